@@ -1,0 +1,55 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run serve test test-browser lint format bench seed superuser clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,browser]"
+	@touch $@
+
+## Run the site with the article loaded at http://127.0.0.1:8000/ (development settings).
+run: $(STAMP)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(BIN)/python manage.py load_seed
+	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## Run the site under gunicorn with production settings (plain HTTP on this machine).
+serve: $(STAMP)
+	@mkdir -p var && test -s var/secret-key || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret-key
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$$(cat var/secret-key)} DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_SECURE_COOKIES=0 sh -c '\
+	  $(BIN)/python manage.py migrate --noinput && \
+	  $(BIN)/python manage.py load_seed && \
+	  $(BIN)/python manage.py collectstatic --noinput --verbosity 0 && \
+	  $(BIN)/gunicorn evsite.wsgi --workers 3 --bind $(HOST):$(PORT) --access-logfile -'
+
+## Lint, then run the whole test suite (browser tests are skipped when Chromium is missing).
+test: $(STAMP) lint
+	DJANGO_SECRET_KEY=makemigrations-check $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+## Only the browser tests (needs Debian's chromium: apt-get install -y chromium).
+test-browser: $(STAMP)
+	$(BIN)/pytest -m browser tests/browser
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+superuser: $(STAMP)
+	DJANGO_DEBUG=1 $(BIN)/python manage.py createsuperuser
+
+clean:
+	rm -rf $(VENV) var staticfiles test-results screenshots

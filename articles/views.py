@@ -1,0 +1,61 @@
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from comments.sections import discussion_context
+
+from .models import Article, Brand, CarModel, Platform
+from .presentation import article_page_context, facts_as_json
+
+
+def _render_article(request, article):
+    context = article_page_context(article, request)
+    context.update(discussion_context(request, article))
+    return render(request, "articles/article_detail.html", context)
+
+
+@require_GET
+def home(request):
+    article = Article.objects.featured()
+    if article is None:
+        return render(request, "articles/no_articles.html", status=404)
+    return _render_article(request, article)
+
+
+@require_GET
+def article_detail(request, slug):
+    article = get_object_or_404(Article.objects.visible_to(request.user), slug=slug)
+    return _render_article(request, article)
+
+
+@require_GET
+def article_facts_json(request, slug):
+    article = get_object_or_404(Article.objects.visible_to(request.user), slug=slug)
+    return JsonResponse(facts_as_json(article, request), json_dumps_params={"ensure_ascii": False})
+
+
+def _entity_page(request, entity, kind):
+    facts = (
+        entity.facts.filter(article__in=Article.objects.visible_to(request.user))
+        .select_related("article", "paragraph")
+        .order_by("article", "position")
+    )
+    return render(
+        request, "articles/entity_detail.html", {"entity": entity, "kind": kind, "facts": facts}
+    )
+
+
+@require_GET
+def car_model_detail(request, slug):
+    car_model = get_object_or_404(CarModel.objects.select_related("brand", "platform"), slug=slug)
+    return _entity_page(request, car_model, "Car model")
+
+
+@require_GET
+def brand_detail(request, slug):
+    return _entity_page(request, get_object_or_404(Brand, slug=slug), "Brand")
+
+
+@require_GET
+def platform_detail(request, slug):
+    return _entity_page(request, get_object_or_404(Platform, slug=slug), "Platform")

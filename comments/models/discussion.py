@@ -1,0 +1,166 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+# A reader is either a signed-in user or a guest identified by a random token kept in their
+# session (see comments.readers); exactly one of the two is set on rows that belong to a reader.
+READER_IS_USER_OR_GUEST = Q(user__isnull=False, reader_token="") | Q(user__isnull=True) & ~Q(
+    reader_token=""
+)
+
+
+class Comment(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        SPAM = "spam", "Spam"
+
+    MAX_DEPTH = 2  # top level is 0: threads nest three levels deep
+
+    article = models.ForeignKey(
+        "articles.Article", on_delete=models.CASCADE, related_name="comments"
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    depth = models.PositiveSmallIntegerField(default=0)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="comments",
+    )
+    reader_token = models.CharField(max_length=64, blank=True, db_index=True)
+    author_name = models.CharField(max_length=60)
+    email = models.EmailField(blank=True, help_text="Never shown to readers.")
+    body = models.TextField()
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.APPROVED, db_index=True
+    )
+    hold_reason = models.CharField(max_length=200, blank=True)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    helpful_count = models.PositiveIntegerField(default=0)
+    reply_count = models.PositiveIntegerField(default=0)
+    report_count = models.PositiveIntegerField(default=0)
+    stance_choice = models.ForeignKey(
+        "comments.PollChoice",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="comments",
+        help_text="What the author had voted when they commented.",
+    )
+    show_stance = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["article", "status", "parent", "-created_at"], name="comment_thread_list"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(depth__lte=2), name="comment_depth_max_2"),
+        ]
+
+    def __str__(self):
+        return f"{self.author_name}: {self.body[:50]}"
+
+    def get_absolute_url(self):
+        return reverse("comments:permalink", kwargs={"pk": self.pk})
+
+    @property
+    def is_deleted(self):
+        return self.deleted_at is not None
+
+
+class HelpfulMark(models.Model):
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="helpful_marks")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True)
+    reader_token = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=READER_IS_USER_OR_GUEST, name="helpful_one_reader"),
+            models.UniqueConstraint(
+                fields=["comment", "user"],
+                condition=Q(user__isnull=False),
+                name="helpful_once_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["comment", "reader_token"],
+                condition=~Q(reader_token=""),
+                name="helpful_once_per_guest",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Helpful: comment {self.comment_id}"
+
+
+class CommentReport(models.Model):
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam or advertising"
+        ABUSE = "abuse", "Abusive or hateful"
+        OFF_TOPIC = "off_topic", "Off topic"
+        MISINFORMATION = "misinformation", "False or misleading"
+        OTHER = "other", "Something else"
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="reports")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True)
+    reader_token = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=READER_IS_USER_OR_GUEST, name="report_one_reader"),
+            models.UniqueConstraint(
+                fields=["comment", "user"],
+                condition=Q(user__isnull=False),
+                name="report_once_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["comment", "reader_token"],
+                condition=~Q(reader_token=""),
+                name="report_once_per_guest",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_reason_display()} on comment {self.comment_id}"
+
+
+class BannedWord(models.Model):
+    word = models.CharField(max_length=60, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["word"]
+
+    def __str__(self):
+        return self.word
+
+
+class ReaderControl(models.Model):
+    """Moderators' per-reader settings."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reader_control"
+    )
+    is_banned = models.BooleanField(default=False)
+    always_premoderate = models.BooleanField(default=False)
+    note = models.CharField(max_length=300, blank=True)
+
+    def __str__(self):
+        return f"Controls for {self.user}"

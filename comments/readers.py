@@ -1,0 +1,43 @@
+"""Who is reading: a signed-in user, or a guest known by a random token in their session."""
+
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+
+READER_TOKEN_SESSION_KEY = "evr_reader_token"
+
+
+def reader_token(request, *, create=True):
+    """The guest's token, created on first use. Signed-in users are identified by account."""
+    token = request.session.get(READER_TOKEN_SESSION_KEY, "")
+    if not token and create:
+        token = secrets.token_hex(16)
+        request.session[READER_TOKEN_SESSION_KEY] = token
+    return token
+
+
+def reader_filter(request):
+    """Keyword arguments that select rows belonging to this reader (user or guest)."""
+    if request.user.is_authenticated:
+        return {"user": request.user}
+    token = reader_token(request, create=False)
+    return {"user__isnull": True, "reader_token": token} if token else None
+
+
+def reader_fields(request):
+    """Field values that mark a new row as this reader's."""
+    if request.user.is_authenticated:
+        return {"user": request.user, "reader_token": ""}
+    return {"user": None, "reader_token": reader_token(request)}
+
+
+def client_ip(request):
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def ip_hash(request):
+    """A salted hash of the client's address: enough to rate-limit, never the address itself."""
+    salt = settings.EVR_IP_HASH_SALT.encode()
+    return hmac.new(salt, client_ip(request).encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "EV Reader editors"
+admin.site.site_title = "EV Reader admin"
+admin.site.index_title = "Articles, facts and the reader discussion"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("comments.account_urls")),
+    path("", include("comments.urls")),
+    path("", include("articles.urls")),
+]
