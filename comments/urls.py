@@ -1,3 +1,6 @@
+from .comment_urls import urlpatterns as comment_urlpatterns
+from .poll_urls import urlpatterns as poll_urlpatterns
+
 app_name = "comments"
 
-urlpatterns = []
+urlpatterns = [*comment_urlpatterns, *poll_urlpatterns]

@@ -134,6 +134,9 @@ if REDIS_URL:
             "KEY_PREFIX": "evr",
         }
     }
+elif os.environ.get("EVR_CACHE_BACKEND") == "locmem":
+    # One process only: the test suite uses it so parallel runs never share rate-limit state.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     # A file cache is shared by every worker process on the machine, so rate limits hold.
     CACHES = {

@@ -1,0 +1,1 @@
+from . import discussion, polls  # noqa: F401  (registers the ModelAdmins)

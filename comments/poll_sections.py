@@ -1,0 +1,2 @@
+def poll_section_context(request, article):
+    return {}
