@@ -1,6 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Prefetch, Q
+from django.db.models import Min, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -128,7 +128,7 @@ class CarModelQuerySet(models.QuerySet):
         """Models the article has facts about, each with those facts prefetched."""
         return (
             self.filter(facts__article=article)
-            .distinct()
+            .annotate(first_mention=Min("facts__position"))
             .select_related("brand", "platform")
             .prefetch_related(
                 Prefetch(
@@ -137,7 +137,7 @@ class CarModelQuerySet(models.QuerySet):
                     to_attr="article_facts",
                 )
             )
-            .order_by("brand__name", "name")
+            .order_by("first_mention", "pk")
         )
 
 

@@ -1,10 +1,210 @@
+"""What the article page and its JSON show: the article's text and its sourced facts."""
+
+import json
+from dataclasses import dataclass
+from itertools import groupby
+
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils.safestring import mark_safe
+
+from .models import CarModel, Fact, Paragraph
+
+SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
+
+TABLE_COLUMNS = [
+    Fact.Attribute.PLATFORM,
+    Fact.Attribute.SEGMENT,
+    Fact.Attribute.BODY_STYLE,
+    Fact.Attribute.STATUS,
+    Fact.Attribute.MARKET,
+    Fact.Attribute.TIMING,
+    Fact.Attribute.TARGET_PRICE,
+]
+
+
+def format_money(amount, currency):
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    number = intcomma(int(amount))
+    return f"{symbol}{number}" if symbol else f"{number} {currency}"
+
+
+def target_price_display(car_model):
+    if car_model.target_price is None:
+        return ""
+    text = format_money(car_model.target_price, car_model.target_price_currency)
+    if car_model.target_price_usd is not None and car_model.target_price_currency != "USD":
+        text += f" ({format_money(car_model.target_price_usd, 'USD')})"
+    return f"Less than {text}" if car_model.target_price_is_upper_bound else text
+
+
+def attribute_value(car_model, attribute):
+    """The car model's value for one table column, as readers see it ("" when not set)."""
+    if attribute == Fact.Attribute.PLATFORM:
+        return car_model.platform.name if car_model.platform else ""
+    if attribute == Fact.Attribute.STATUS:
+        return car_model.get_status_display() if car_model.status else ""
+    if attribute == Fact.Attribute.TARGET_PRICE:
+        return target_price_display(car_model)
+    return getattr(car_model, attribute)
+
+
+@dataclass(frozen=True)
+class Cell:
+    column: str
+    value: str
+    source: Fact | None
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    car_model: CarModel
+    cells: list[Cell]
+
+
+def model_rows(car_models):
+    """One row per car model. A value shows only when a fact of this article backs it:
+    otherwise the cell says "Not stated", because the page claims nothing it cannot source."""
+    rows = []
+    for car_model in car_models:
+        sources = {fact.attribute: fact for fact in car_model.article_facts if fact.attribute}
+        cells = []
+        for attribute in TABLE_COLUMNS:
+            source = sources.get(attribute)
+            value = attribute_value(car_model, attribute) if source else ""
+            cells.append(
+                Cell(column=attribute.label, value=value, source=source if value else None)
+            )
+        rows.append(ModelRow(car_model=car_model, cells=cells))
+    return rows
+
+
+def timeline(facts):
+    dated = sorted(
+        (fact for fact in facts if fact.year), key=lambda fact: (fact.year, fact.position)
+    )
+    return [(year, list(group)) for year, group in groupby(dated, key=lambda fact: fact.year)]
+
+
+FACT_GROUP_TITLES = {
+    Fact.Topic.CAR_MODEL: "More about the models",
+    Fact.Topic.BRAND: "Brands",
+    Fact.Topic.PLATFORM: "The AmpR Small platform",
+    Fact.Topic.BATTERY: "Ampere's battery plans",
+    Fact.Topic.MARKET: "The US market",
+}
+
+
+def facts_by_topic(facts):
+    """The facts that are not a column of the model table, grouped for the panel's lists."""
+    listed = [fact for fact in facts if fact.attribute not in TABLE_COLUMNS]
+    order = list(Fact.Topic)
+    listed.sort(key=lambda fact: (order.index(fact.topic), fact.position))
+    return [
+        (FACT_GROUP_TITLES.get(topic, Fact.Topic(topic).label), list(group))
+        for topic, group in groupby(listed, key=lambda fact: fact.topic)
+    ]
+
+
 def article_page_context(article, request):
     paragraphs = list(article.paragraphs.all())
+    facts = list(article.facts.for_panel())
+    car_models = list(CarModel.objects.mentioned_in(article))
+    canonical_url = request.build_absolute_uri(article.get_absolute_url())
     return {
         "article": article,
-        "body_paragraphs": [p for p in paragraphs if p.kind == "body"],
+        "canonical_url": canonical_url,
+        "key_points": [p for p in paragraphs if p.kind == Paragraph.Kind.KEY_POINT],
+        "body_paragraphs": [p for p in paragraphs if p.kind == Paragraph.Kind.BODY],
+        "table_columns": [column.label for column in TABLE_COLUMNS],
+        "model_rows": model_rows(car_models),
+        "fact_groups": facts_by_topic(facts),
+        "timeline": timeline(facts),
+        "json_ld": news_article_json_ld(article, car_models, canonical_url, request),
+    }
+
+
+def news_article_json_ld(article, car_models, canonical_url, request):
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": article.headline,
+        "description": article.standfirst,
+        "datePublished": article.published_at.isoformat(),
+        "dateModified": article.updated_at.isoformat(),
+        "mainEntityOfPage": canonical_url,
+        "url": canonical_url,
+        "publisher": {"@type": "Organization", "name": "EV Reader"},
+        "mentions": [
+            {
+                "@type": "Car",
+                "name": str(car_model),
+                "brand": {"@type": "Brand", "name": car_model.brand.name},
+                "url": request.build_absolute_uri(car_model.get_absolute_url()),
+            }
+            for car_model in car_models
+        ],
+    }
+    if article.byline:
+        data["author"] = {"@type": "Organization", "name": article.byline}
+    # Safe inside <script>: no "</script>" or HTML comment can be formed from escaped brackets.
+    return mark_safe(json.dumps(data, ensure_ascii=False).translate(SCRIPT_ESCAPES))
+
+
+def _source_json(fact, request):
+    return {
+        "paragraph": fact.paragraph.anchor,
+        "paragraph_label": fact.paragraph.label,
+        "url": request.build_absolute_uri(fact.get_absolute_url()),
+        "quote": fact.quote,
+        "certainty": fact.certainty,
     }
 
 
 def facts_as_json(article, request):
-    return {}
+    facts = list(article.facts.for_panel())
+    car_models = []
+    for row in model_rows(CarModel.objects.mentioned_in(article)):
+        car_model = row.car_model
+        car_models.append(
+            {
+                "name": str(car_model),
+                "slug": car_model.slug,
+                "brand": car_model.brand.name,
+                "url": request.build_absolute_uri(car_model.get_absolute_url()),
+                "fields": {
+                    attribute.value: (
+                        {"value": cell.value, "source": _source_json(cell.source, request)}
+                        if cell.source
+                        else None
+                    )
+                    for attribute, cell in zip(TABLE_COLUMNS, row.cells, strict=True)
+                },
+            }
+        )
+    return {
+        "article": {
+            "headline": article.headline,
+            "url": request.build_absolute_uri(article.get_absolute_url()),
+            "published_at": article.published_at.isoformat(),
+        },
+        "car_models": car_models,
+        "facts": [
+            {
+                "statement": fact.statement,
+                "topic": fact.topic,
+                "certainty": fact.certainty,
+                "year": fact.year,
+                "car_model": str(fact.car_model) if fact.car_model else None,
+                "brand": fact.brand.name if fact.brand else None,
+                "platform": fact.platform.name if fact.platform else None,
+                "backs_field": fact.attribute or None,
+                "source": _source_json(fact, request),
+            }
+            for fact in facts
+        ],
+        "timeline": [
+            {"year": year, "facts": [fact.statement for fact in group]}
+            for year, group in timeline(facts)
+        ],
+    }

@@ -37,7 +37,7 @@ def article_facts_json(request, slug):
 def _entity_page(request, entity, kind):
     facts = (
         entity.facts.filter(article__in=Article.objects.visible_to(request.user))
-        .select_related("article", "paragraph")
+        .select_related("paragraph__article")
         .order_by("article", "position")
     )
     return render(

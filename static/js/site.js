@@ -1,1 +1,2 @@
-document.documentElement.classList.add('js');
+// Site-wide behaviour that needs JavaScript; every page works without it.
+document.documentElement.classList.add("js");
