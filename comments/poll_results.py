@@ -1,0 +1,225 @@
+"""Reading a poll: its state, who may see its results, and the numbers themselves."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.db.models import Count, Prefetch
+from django.utils import timezone
+
+from .models import Poll, PollChoice, Vote
+from .readers import reader_filter
+
+
+class PollState(StrEnum):
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def poll_state(poll, *, now=None):
+    now = now or timezone.now()
+    if poll.opens_at > now:
+        return PollState.SCHEDULED
+    if poll.closes_at is not None and poll.closes_at <= now:
+        return PollState.CLOSED
+    return PollState.OPEN
+
+
+def largest_remainder_percentages(counts, *, total=100):
+    """Whole-number shares of `total` that add up to exactly `total` (Hamilton's method).
+
+    Each count gets the floor of its exact share; the points left over go to the largest
+    remainders, ties to the larger count and then to the earlier position, so the result is
+    stable. No votes at all gives all zeros.
+    """
+    counts = list(counts)
+    votes = sum(counts)
+    if votes == 0:
+        return [0] * len(counts)
+    shares = [divmod(count * total, votes) for count in counts]
+    percentages = [whole for whole, _ in shares]
+    left_over = total - sum(percentages)
+    by_remainder = sorted(
+        range(len(counts)), key=lambda index: (-shares[index][1], -counts[index], index)
+    )
+    for index in by_remainder[:left_over]:
+        percentages[index] += 1
+    return percentages
+
+
+def is_poll_editor(user):
+    return bool(user.is_authenticated and user.is_staff)
+
+
+def results_visible(poll, *, state, has_voted, is_editor):
+    """Whether this reader may see the counts, given the poll's visibility setting."""
+    if is_editor:
+        return True
+    visibility = Poll.ResultsVisibility
+    if poll.results_visibility == visibility.ALWAYS:
+        return True
+    if poll.results_visibility == visibility.AFTER_VOTE:
+        return has_voted or state == PollState.CLOSED
+    if poll.results_visibility == visibility.AFTER_CLOSE:
+        return state == PollState.CLOSED
+    return False
+
+
+def hidden_results_note(poll, *, state):
+    visibility = Poll.ResultsVisibility
+    if poll.results_visibility == visibility.AFTER_VOTE:
+        return "Results appear once you have voted."
+    if poll.results_visibility == visibility.AFTER_CLOSE and state != PollState.CLOSED:
+        return "Results appear when the poll closes."
+    return "Results of this poll are shown to editors only."
+
+
+@dataclass(frozen=True)
+class ChoiceResult:
+    choice: PollChoice
+    votes: int
+    percent: int
+    is_reader_choice: bool
+
+    @property
+    def pk(self):
+        return self.choice.pk
+
+    @property
+    def label(self):
+        return self.choice.label
+
+
+@dataclass(frozen=True)
+class PollPanel:
+    """One poll as a particular reader sees it: what they voted, and the results if allowed."""
+
+    poll: Poll
+    state: PollState
+    reader_choice_id: int | None
+    results_visible: bool
+    choices: list[ChoiceResult] = field(default_factory=list)
+    total_votes: int = 0
+    message: str = ""
+    message_is_error: bool = False
+
+    @property
+    def is_open(self):
+        return self.state == PollState.OPEN
+
+    @property
+    def is_closed(self):
+        return self.state == PollState.CLOSED
+
+    @property
+    def has_voted(self):
+        return self.reader_choice_id is not None
+
+    @property
+    def can_vote(self):
+        return self.is_open and (not self.has_voted or self.poll.allow_vote_change)
+
+    @property
+    def reader_choice(self):
+        return next((row for row in self.choices if row.is_reader_choice), None)
+
+    @property
+    def hidden_results_note(self):
+        return hidden_results_note(self.poll, state=self.state)
+
+    def with_message(self, message, *, is_error=False):
+        return PollPanel(
+            poll=self.poll,
+            state=self.state,
+            reader_choice_id=self.reader_choice_id,
+            results_visible=self.results_visible,
+            choices=self.choices,
+            total_votes=self.total_votes,
+            message=message,
+            message_is_error=is_error,
+        )
+
+
+def choices_with_counts():
+    return PollChoice.objects.annotate(vote_count=Count("votes")).order_by("position", "pk")
+
+
+def polls_with_counts():
+    """Polls whose `choices` are prefetched with a `vote_count`: two queries for any number."""
+    return Poll.objects.prefetch_related(
+        Prefetch("choices", queryset=choices_with_counts(), to_attr="counted_choices")
+    )
+
+
+def reader_choice_ids(request, polls):
+    """{poll id: chosen choice id} for this reader, in one query (none for a new guest)."""
+    owner = reader_filter(request)
+    if owner is None or not polls:
+        return {}
+    rows = Vote.objects.filter(poll__in=polls, **owner).values_list("poll_id", "choice_id")
+    return dict(rows)
+
+
+def build_panel(poll, *, reader_choice_id, is_editor, now=None):
+    """A PollPanel from a poll fetched with `polls_with_counts()`."""
+    state = poll_state(poll, now=now)
+    visible = results_visible(
+        poll, state=state, has_voted=reader_choice_id is not None, is_editor=is_editor
+    )
+    counted = poll.counted_choices
+    counts = [choice.vote_count for choice in counted]
+    percentages = largest_remainder_percentages(counts)
+    rows = [
+        ChoiceResult(
+            choice=choice,
+            votes=choice.vote_count,
+            percent=percent,
+            is_reader_choice=choice.pk == reader_choice_id,
+        )
+        for choice, percent in zip(counted, percentages, strict=True)
+    ]
+    return PollPanel(
+        poll=poll,
+        state=state,
+        reader_choice_id=reader_choice_id,
+        results_visible=visible,
+        choices=rows,
+        total_votes=sum(counts),
+    )
+
+
+def panel_for_request(request, poll_pk):
+    """The panel of one poll for this request, or None when there is no such poll."""
+    poll = polls_with_counts().filter(pk=poll_pk).first()
+    if poll is None:
+        return None
+    return build_panel(
+        poll,
+        reader_choice_id=reader_choice_ids(request, [poll]).get(poll.pk),
+        is_editor=is_poll_editor(request.user),
+    )
+
+
+def results_as_json(panel):
+    poll = panel.poll
+    data = {
+        "id": poll.pk,
+        "question": poll.question,
+        "status": str(panel.state),
+        "opens_at": poll.opens_at.isoformat(),
+        "closes_at": poll.closes_at.isoformat() if poll.closes_at else None,
+        "results_visible": panel.results_visible,
+        "your_choice_id": panel.reader_choice_id,
+    }
+    if not panel.results_visible:
+        data["detail"] = panel.hidden_results_note
+        data["choices"] = [{"id": row.pk, "label": row.label} for row in panel.choices]
+        return data
+    data["total_votes"] = panel.total_votes
+    data["choices"] = [
+        {"id": row.pk, "label": row.label, "votes": row.votes, "percent": row.percent}
+        for row in panel.choices
+    ]
+    data["refused_duplicates"] = poll.refused_duplicates
+    data["refused_over_cap"] = poll.refused_over_cap
+    return data

@@ -1,0 +1,126 @@
+"""Writes for reader polls: casting and changing votes."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from .models import Poll, Vote
+from .poll_results import PollState, poll_state
+
+IP_CAP_WINDOW = timedelta(hours=1)
+
+
+class VoteOutcome(StrEnum):
+    CREATED = "created"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    NOT_OPEN = "not_open"
+    CLOSED = "closed"
+    DUPLICATE = "duplicate"
+    OVER_CAP = "over_cap"
+
+
+ACCEPTED_OUTCOMES = {VoteOutcome.CREATED, VoteOutcome.CHANGED, VoteOutcome.UNCHANGED}
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    outcome: VoteOutcome
+    message: str
+    vote: Vote | None = None
+
+    @property
+    def accepted(self):
+        return self.outcome in ACCEPTED_OUTCOMES
+
+
+def _when(moment):
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+def _bump(poll, counter):
+    Poll.objects.filter(pk=poll.pk).update(**{counter: F(counter) + 1})
+
+
+def _over_ip_cap(poll, ip_hash, now):
+    cap = settings.EVR_POLL_VOTES_PER_IP
+    if cap <= 0 or not ip_hash:
+        return False
+    recent = Vote.objects.filter(poll=poll, ip_hash=ip_hash, created_at__gt=now - IP_CAP_WINDOW)
+    return recent.count() >= cap
+
+
+def _move_vote(vote, *, poll, choice, now):
+    if vote.choice_id == choice.pk:
+        return VoteResult(VoteOutcome.UNCHANGED, f"Your vote for “{choice}” stands.", vote)
+    if not poll.allow_vote_change:
+        _bump(poll, "refused_duplicates")
+        return VoteResult(
+            VoteOutcome.DUPLICATE,
+            "You have already voted in this poll, and votes here cannot be changed.",
+            vote,
+        )
+    vote.choice = choice
+    vote.changed_at = now
+    vote.save(update_fields=["choice", "changed_at"])
+    return VoteResult(VoteOutcome.CHANGED, f"Your vote is now “{choice}”.", vote)
+
+
+@transaction.atomic
+def poll_vote(*, poll, choice, user, reader_token, ip_hash, now=None):
+    """Record one reader's vote, or move it; each reader is counted once per poll.
+
+    A reader is `user` when signed in, otherwise the guest's `reader_token`. Refusals are
+    returned, not raised, so that the refusal counters they bump are committed.
+    """
+    if choice.poll_id != poll.pk:
+        raise ValueError("The choice belongs to another poll.")
+    now = now or timezone.now()
+    state = poll_state(poll, now=now)
+    if state == PollState.SCHEDULED:
+        return VoteResult(
+            VoteOutcome.NOT_OPEN, f"This poll opens for voting on {_when(poll.opens_at)}."
+        )
+    if state == PollState.CLOSED:
+        return VoteResult(
+            VoteOutcome.CLOSED, f"This poll closed on {_when(poll.closes_at)}; voting has ended."
+        )
+
+    owner = {"user": user} if user is not None else {"user": None, "reader_token": reader_token}
+    if user is None and not reader_token:
+        raise ValueError("A guest vote needs a reader token.")
+    existing = Vote.objects.select_for_update().filter(poll=poll, **owner).first()
+    if existing is not None:
+        return _move_vote(existing, poll=poll, choice=choice, now=now)
+
+    if _over_ip_cap(poll, ip_hash, now):
+        _bump(poll, "refused_over_cap")
+        return VoteResult(
+            VoteOutcome.OVER_CAP,
+            "Too many votes have come from your network in the last hour. Please try again later.",
+        )
+
+    try:
+        with transaction.atomic():
+            vote = Vote.objects.create(
+                poll=poll,
+                choice=choice,
+                user=user,
+                reader_token="" if user is not None else reader_token,
+                ip_hash=ip_hash,
+                created_at=now,
+            )
+    except IntegrityError:
+        # The same reader voted in a parallel request that committed first: treat this one
+        # as their second vote, never as another row.
+        existing = Vote.objects.select_for_update().filter(poll=poll, **owner).first()
+        if existing is None:
+            raise
+        return _move_vote(existing, poll=poll, choice=choice, now=now)
+    return VoteResult(VoteOutcome.CREATED, f"Thank you. Your vote for “{choice}” is counted.", vote)
