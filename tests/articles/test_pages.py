@@ -1,0 +1,178 @@
+import json
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from articles.models import Article, Brand, CarModel, Fact, Paragraph
+
+ARTICLE_URL = "/articles/nissan-small-ev-below-leaf/"
+
+
+def json_ld(html):
+    match = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    assert match, "no JSON-LD block"
+    return json.loads(match.group(1))
+
+
+def test_home_shows_the_latest_published_article(client, seeded_article, make_article):
+    make_article(
+        headline="An older story", published_at=timezone.now() - timezone.timedelta(days=30)
+    )
+    make_article(headline="A draft story", status=Article.Status.DRAFT)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert '<h1 id="headline">Nissan’s Next Small EV Will Sit Below the Leaf</h1>' in response.text
+
+
+def test_home_without_articles_says_so(client, db):
+    response = client.get("/")
+    assert response.status_code == 404
+    assert "No articles yet" in response.text
+
+
+def test_article_page_shows_text_with_paragraph_anchors(client, seeded_article):
+    response = client.get(ARTICLE_URL)
+    html = response.text
+    assert response.status_code == 200
+    assert seeded_article.standfirst in html
+    for paragraph in seeded_article.paragraphs.all():
+        assert f'id="{paragraph.anchor}"' in html
+        assert paragraph.text.replace("'", "&#x27;").replace('"', "&quot;") in html
+    assert 'id="p-12"' in html and 'id="k-2"' in html
+    assert "Published <time" in html
+
+
+def test_fact_sources_link_to_anchors_on_the_page(client, seeded_article):
+    html = client.get(ARTICLE_URL).text
+    anchors = set(re.findall(r'id="([pk]-\d+)"', html))
+    links = set(re.findall(r'class="source-link" href="#([pk]-\d+)"', html))
+    assert links, "no source links"
+    assert links <= anchors
+    assert {"p-3", "p-4", "p-10", "k-1", "k-2"} <= links
+
+
+def test_model_table_shows_known_values_and_not_stated(client, seeded_article):
+    html = client.get(ARTICLE_URL).text
+    table = html[html.index('class="models-table"') : html.index("</table>")]
+    assert "Twingo (electric)" in table
+    assert "Less than €20,000 ($22,000)" in table
+    assert "Exploring development" in table
+    assert "Not stated" in table
+    nissan_row = table[table.index("Nissan A-segment EV") :].split("</tr>")[0]
+    assert "AmpR Small" in nissan_row
+    assert "Less than" not in nissan_row
+
+
+def test_unbacked_model_values_are_not_shown(client, seeded_article):
+    twingo = CarModel.objects.get(slug="renault-twingo")
+    twingo.segment = "Invented segment"
+    twingo.save()
+    assert "Invented segment" not in client.get(ARTICLE_URL).text
+
+
+def test_timeline_lists_the_dated_events_in_order(client, seeded_article):
+    html = client.get(ARTICLE_URL).text
+    timeline = html[html.index('class="timeline"') :]
+    positions = [timeline.index(f">{year}<") for year in (2026, 2027, 2028)]
+    assert positions == sorted(positions)
+
+
+def test_head_has_title_description_canonical_open_graph_and_json_ld(client, seeded_article):
+    html = client.get(ARTICLE_URL).text
+    assert "<title>Nissan’s Next Small EV Will Sit Below the Leaf · EV Reader</title>" in html
+    assert '<meta name="description" content="Renault&#x27;s Ampere unit' in html
+    assert f'<link rel="canonical" href="http://testserver{ARTICLE_URL}">' in html
+    assert (
+        '<meta property="og:title"' in html
+        and '<meta property="og:type" content="article">' in html
+    )
+    data = json_ld(html)
+    assert data["@type"] == "NewsArticle"
+    assert data["headline"] == seeded_article.headline
+    assert data["datePublished"].startswith("2026-11-20")
+    mentioned = {item["name"] for item in data["mentions"]}
+    assert {"Renault Twingo (electric)", "Fiat 500e", "Alpine A290"} <= mentioned
+    assert all(item["@type"] == "Car" for item in data["mentions"])
+
+
+def test_json_ld_cannot_break_out_of_its_script(client, make_article):
+    article = make_article(headline="</script><script>alert(1)</script>")
+    html = client.get(article.get_absolute_url()).text
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
+    assert "<" not in block
+    assert json.loads(block)["headline"] == article.headline
+
+
+def test_facts_json_has_the_same_facts_with_sources(client, seeded_article):
+    response = client.get(f"{ARTICLE_URL}facts.json")
+    assert response["Content-Type"] == "application/json"
+    data = response.json()
+    assert len(data["facts"]) == seeded_article.facts.count()
+    battery = [f for f in data["facts"] if f["year"] == 2028]
+    assert battery[0]["source"]["paragraph"] == "p-10"
+    assert battery[0]["source"]["url"].endswith(f"{ARTICLE_URL}#p-10")
+    twingo = next(m for m in data["car_models"] if m["slug"] == "renault-twingo")
+    assert twingo["fields"]["target_price"]["value"] == "Less than €20,000 ($22,000)"
+    assert twingo["fields"]["segment"] is None
+    assert [entry["year"] for entry in data["timeline"]] == [2026, 2027, 2028]
+
+
+def test_drafts_are_404_for_readers_and_previewable_by_staff(client, make_article, staff_user):
+    draft = make_article(status=Article.Status.DRAFT)
+    assert client.get(draft.get_absolute_url()).status_code == 404
+    assert client.get(reverse("articles:facts_json", args=[draft.slug])).status_code == 404
+    client.force_login(staff_user)
+    response = client.get(draft.get_absolute_url())
+    assert response.status_code == 200
+    assert "this article is a draft" in response.text
+
+
+def test_future_articles_are_not_published_yet(client, make_article):
+    article = make_article(published_at=timezone.now() + timezone.timedelta(days=1))
+    assert client.get(article.get_absolute_url()).status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/articles/no-such-article/", "/models/nope/", "/brands/nope/"])
+def test_unknown_pages_are_404(client, db, url):
+    assert client.get(url).status_code == 404
+
+
+def test_model_brand_and_platform_pages_list_their_sourced_facts(client, seeded_article):
+    for url, expected in [
+        ("/models/renault-twingo/", "slated to land in Europe in 2026"),
+        ("/brands/alpine/", "enter North America in 2027"),
+        ("/platforms/ampr-small/", "underpins the Alpine A290"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200
+        assert expected in response.text
+        assert f"{ARTICLE_URL}#p-" in response.text or f"{ARTICLE_URL}#k-" in response.text
+
+
+def test_article_page_query_count_does_not_grow_with_facts(
+    client, seeded_article, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(12) as baseline:
+        client.get(ARTICLE_URL)
+    brand = Brand.objects.create(name="Testbrand", slug="testbrand")
+    paragraph = seeded_article.paragraphs.get(kind=Paragraph.Kind.BODY, position=1)
+    for number in range(40):
+        car_model = CarModel.objects.create(
+            name=f"Model {number}", slug=f"model-{number}", brand=brand, segment="A-segment"
+        )
+        Fact.objects.create(
+            article=seeded_article,
+            topic=Fact.Topic.CAR_MODEL,
+            statement=f"Fact {number}",
+            certainty=Fact.Certainty.STATED,
+            car_model=car_model,
+            attribute=Fact.Attribute.SEGMENT,
+            year=2026,
+            paragraph=paragraph,
+            quote="Nissan",
+        )
+    with django_assert_max_num_queries(len(baseline.captured_queries)):
+        response = client.get(ARTICLE_URL)
+    assert "Model 39" in response.text
