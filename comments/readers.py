@@ -34,6 +34,14 @@ def reader_fields(request):
 
 
 def client_ip(request):
+    """The client's address; behind N trusted proxies, the Nth address from the right of
+    X-Forwarded-For (the leftmost entries are whatever the client chose to send)."""
+    proxies = settings.EVR_TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [ip.strip() for ip in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [ip for ip in forwarded if ip]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "")
 
 

@@ -69,7 +69,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "evsite.middleware.content_security_policy",
 ]
+ADMIN_URL_PREFIX = "admin/"
 
 ROOT_URLCONF = "evsite.urls"
 
@@ -200,6 +202,9 @@ LOGGING = {
 # Reader discussion: comments and polls.
 EVR_SITE_NAME = "EV Reader"
 EVR_IP_HASH_SALT = os.environ.get("EVR_IP_HASH_SALT", SECRET_KEY)
+# How many reverse proxies (load balancer, CDN) add themselves to X-Forwarded-For in front of
+# the site. 0 trusts only the connection's own address.
+EVR_TRUSTED_PROXY_COUNT = env_int("EVR_TRUSTED_PROXY_COUNT", 0)
 EVR_GUEST_COMMENTS = env_bool("EVR_GUEST_COMMENTS", True)
 EVR_PREMODERATION = env_bool("EVR_PREMODERATION", False)
 EVR_REPORTS_TO_HIDE = env_int("EVR_REPORTS_TO_HIDE", 3)

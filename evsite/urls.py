@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -6,7 +7,7 @@ admin.site.site_title = "EV Reader admin"
 admin.site.index_title = "Articles, facts and the reader discussion"
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    path(settings.ADMIN_URL_PREFIX, admin.site.urls),
     path("accounts/", include("comments.account_urls")),
     path("", include("comments.urls")),
     path("", include("articles.urls")),

@@ -45,3 +45,10 @@ def test_refuses_to_start_without_a_secret_key_when_debug_is_off():
 def test_debug_mode_starts_without_a_secret_key():
     result = manage("check", DJANGO_DEBUG="1")
     assert result.returncode == 0, result.stderr
+
+
+def test_pages_send_a_strict_content_security_policy(client, seeded_article):
+    policy = client.get("/")["Content-Security-Policy"]
+    assert "script-src 'self';" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
