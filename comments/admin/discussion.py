@@ -1,0 +1,377 @@
+"""The moderation queue: comments, their reports, banned words and per-reader controls."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from articles.models import Article
+
+from ..models import BannedWord, Comment, CommentReport, ReaderControl
+
+User = get_user_model()
+
+EXCERPT_LENGTH = 80
+
+
+class ReportedFilter(admin.SimpleListFilter):
+    title = "reported"
+    parameter_name = "reported"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Reported"), ("no", "Not reported")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(report_count__gt=0)
+        if self.value() == "no":
+            return queryset.filter(report_count=0)
+        return queryset
+
+
+class CommentReportInline(admin.TabularInline):
+    model = CommentReport
+    extra = 0
+    fields = ["reason", "note", "reporter", "created_at"]
+    readonly_fields = fields
+    can_delete = True
+    verbose_name = "reader report"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Reported by")
+    def reporter(self, report):
+        return report.user.get_username() if report.user else "A guest"
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = [
+        "excerpt",
+        "author",
+        "article",
+        "status",
+        "report_count",
+        "helpful_count",
+        "created_at",
+    ]
+    list_display_links = ["excerpt"]
+    list_filter = ["status", ReportedFilter, "article", "created_at"]
+    list_select_related = ["article", "user"]
+    search_fields = ["body", "author_name", "user__username"]
+    list_per_page = 50
+    actions = ["approve", "reject", "mark_spam", "ban_authors", "premoderate_authors", "export"]
+    inlines = [CommentReportInline]
+    fieldsets = [
+        (None, {"fields": ["status", "hold_reason", "body_text", "permalink"]}),
+        (
+            "Author",
+            {"fields": ["author_name", "author_account", "email", "ip_hash", "same_address"]},
+        ),
+        (
+            "Thread",
+            {
+                "fields": [
+                    "article",
+                    "parent",
+                    "depth",
+                    ("created_at", "edited_at", "deleted_at"),
+                    ("reply_count", "helpful_count", "report_count"),
+                ]
+            },
+        ),
+    ]
+    readonly_fields = [
+        "body_text",
+        "permalink",
+        "author_name",
+        "author_account",
+        "email",
+        "ip_hash",
+        "same_address",
+        "article",
+        "parent",
+        "depth",
+        "created_at",
+        "edited_at",
+        "deleted_at",
+        "reply_count",
+        "helpful_count",
+        "report_count",
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        if request.user.is_superuser:
+            return self.fieldsets
+        # Only superusers see the email a guest left.
+        without_email = []
+        for name, options in self.fieldsets:
+            fields = [field for field in options["fields"] if field != "email"]
+            without_email.append((name, {**options, "fields": fields}))
+        return without_email
+
+    def get_search_fields(self, request):
+        if request.user.is_superuser:
+            return [*self.search_fields, "email"]
+        return self.search_fields
+
+    def has_add_permission(self, request):
+        return False  # comments are written by readers on the site
+
+    def get_urls(self):
+        export = path(
+            "export/<int:article_id>/",
+            self.admin_site.admin_view(self.export_article_view),
+            name="comments_comment_export",
+        )
+        return [export, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = extra_context or {}
+        article_id = request.GET.get("article__id__exact", "")
+        if article_id.isdigit():
+            extra_context["export_url"] = reverse(
+                "admin:comments_comment_export", kwargs={"article_id": int(article_id)}
+            )
+        return super().changelist_view(request, extra_context=extra_context)
+
+    @admin.display(description="Comment")
+    def excerpt(self, comment):
+        text = " ".join(comment.body.split())
+        if comment.is_deleted:
+            text = f"[deleted] {text}"
+        return Truncator(text).chars(EXCERPT_LENGTH)
+
+    @admin.display(description="Author", ordering="author_name")
+    def author(self, comment):
+        if comment.user_id:
+            return f"{comment.author_name} ({comment.user.get_username()})"
+        return f"{comment.author_name} (guest)"
+
+    @admin.display(description="Text")
+    def body_text(self, comment):
+        return format_html('<div class="comment-body-text">{}</div>', comment.body)
+
+    @admin.display(description="On the site")
+    def permalink(self, comment):
+        if comment.pk is None:
+            return "-"
+        return format_html('<a href="{}">View in the thread</a>', comment.get_absolute_url())
+
+    @admin.display(description="Account")
+    def author_account(self, comment):
+        changelist = reverse("admin:comments_comment_changelist")
+        if comment.user_id is None:
+            return format_html(
+                'Guest · <a href="{}?reader_token={}">this guest’s comments</a>',
+                changelist,
+                comment.reader_token,
+            )
+        controls = ReaderControl.objects.filter(user_id=comment.user_id).first()
+        controls_link = ""
+        if controls is not None:
+            controls_link = format_html(
+                ' · <a href="{}">reader controls</a>',
+                reverse("admin:comments_readercontrol_change", args=[controls.pk]),
+            )
+        return format_html(
+            '{} · <a href="{}?user__id__exact={}">their comments</a>{}',
+            comment.user.get_username(),
+            changelist,
+            comment.user_id,
+            controls_link,
+        )
+
+    @admin.display(description="From the same address")
+    def same_address(self, comment):
+        if not comment.ip_hash:
+            return "-"
+        return format_html(
+            '<a href="{}?ip_hash={}">Comments from the same address</a>',
+            reverse("admin:comments_comment_changelist"),
+            comment.ip_hash,
+        )
+
+    def _set_status(self, request, queryset, status, done):
+        updated = queryset.update(status=status)
+        self.message_user(request, f"{done} {updated} comment(s).", messages.SUCCESS)
+
+    @admin.action(description="Approve the selected comments", permissions=["change"])
+    def approve(self, request, queryset):
+        self._set_status(request, queryset, Comment.Status.APPROVED, "Approved")
+
+    @admin.action(description="Reject the selected comments", permissions=["change"])
+    def reject(self, request, queryset):
+        self._set_status(request, queryset, Comment.Status.REJECTED, "Rejected")
+
+    @admin.action(description="Mark the selected comments as spam", permissions=["change"])
+    def mark_spam(self, request, queryset):
+        self._set_status(request, queryset, Comment.Status.SPAM, "Marked as spam:")
+
+    def has_reader_control_permission(self, request):
+        return request.user.has_perm("comments.change_readercontrol")
+
+    def _control_authors(self, request, queryset, field, done):
+        user_ids = set(queryset.filter(user__isnull=False).values_list("user_id", flat=True))
+        guests = queryset.filter(user__isnull=True).count()
+        with transaction.atomic():
+            for user_id in user_ids:
+                ReaderControl.objects.update_or_create(user_id=user_id, defaults={field: True})
+        self.message_user(request, f"{done} {len(user_ids)} reader(s).", messages.SUCCESS)
+        if guests:
+            self.message_user(
+                request,
+                f"{guests} selected comment(s) are by guests, who have no account to control: "
+                "reject them or mark them as spam instead.",
+                messages.WARNING,
+            )
+
+    @admin.action(
+        description="Ban the authors of the selected comments", permissions=["reader_control"]
+    )
+    def ban_authors(self, request, queryset):
+        self._control_authors(request, queryset, "is_banned", "Banned")
+
+    @admin.action(
+        description="Always pre-moderate the authors of the selected comments",
+        permissions=["reader_control"],
+    )
+    def premoderate_authors(self, request, queryset):
+        self._control_authors(request, queryset, "always_premoderate", "Pre-moderating")
+
+    @admin.action(description="Download the selected comments as JSON", permissions=["view"])
+    def export(self, request, queryset):
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        return comments_json_response(request, queryset, f"comments-{stamp}.json")
+
+    def export_article_view(self, request, article_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        article = get_object_or_404(Article, pk=article_id)
+        return comments_json_response(
+            request, Comment.objects.filter(article=article), f"comments-{article.slug}.json"
+        )
+
+
+def comment_export_row(comment, *, private):
+    row = {
+        "id": comment.pk,
+        "article": comment.article_id,
+        "parent": comment.parent_id,
+        "depth": comment.depth,
+        "author_name": comment.author_name,
+        "account": comment.user.get_username() if comment.user_id else None,
+        "body": "" if comment.is_deleted else comment.body,
+        "status": comment.status,
+        "hold_reason": comment.hold_reason,
+        "created_at": comment.created_at.isoformat(),
+        "edited_at": comment.edited_at.isoformat() if comment.edited_at else None,
+        "deleted_at": comment.deleted_at.isoformat() if comment.deleted_at else None,
+        "helpful_count": comment.helpful_count,
+        "reply_count": comment.reply_count,
+        "report_count": comment.report_count,
+        "url": comment.get_absolute_url(),
+    }
+    if private:
+        row["email"] = comment.email
+        row["ip_hash"] = comment.ip_hash
+    return row
+
+
+def comments_json_response(request, queryset, filename):
+    """Comments as JSON, oldest first. Emails and address hashes only for superusers."""
+    private = request.user.is_superuser
+    comments = queryset.select_related("user").order_by("created_at", "pk")
+    articles = {
+        article.pk: {"id": article.pk, "headline": article.headline, "slug": article.slug}
+        for article in Article.objects.filter(pk__in=queryset.values("article_id"))
+    }
+    payload = {
+        "exported_at": timezone.now().isoformat(),
+        "articles": list(articles.values()),
+        "comments": [
+            comment_export_row(comment, private=private) for comment in comments.iterator()
+        ],
+    }
+    response = JsonResponse(payload, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class BannedWordForm(forms.ModelForm):
+    class Meta:
+        model = BannedWord
+        fields = ["word"]
+        help_texts = {
+            "word": "Matched as a whole word or phrase, in any letter case. A comment that "
+            "contains it waits for a moderator."
+        }
+
+    def clean_word(self):
+        word = " ".join(self.cleaned_data["word"].split())
+        duplicates = BannedWord.objects.filter(word__iexact=word).exclude(pk=self.instance.pk)
+        if duplicates.exists():
+            raise forms.ValidationError(f"“{word}” is already on the list.")
+        return word
+
+
+@admin.register(BannedWord)
+class BannedWordAdmin(admin.ModelAdmin):
+    form = BannedWordForm
+    list_display = ["word", "created_at"]
+    search_fields = ["word"]
+
+
+@admin.register(ReaderControl)
+class ReaderControlAdmin(admin.ModelAdmin):
+    list_display = ["user", "is_banned", "always_premoderate", "note", "comments_link"]
+    list_filter = ["is_banned", "always_premoderate"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "note"]
+    raw_id_fields = ["user"]
+    fields = ["user", "is_banned", "always_premoderate", "note", "comments_link"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return ["user", "comments_link"]
+        return ["comments_link"]
+
+    @admin.display(description="Comments")
+    def comments_link(self, control):
+        if control.pk is None:
+            return "-"
+        return format_html(
+            '<a href="{}?user__id__exact={}">Their comments</a>',
+            reverse("admin:comments_comment_changelist"),
+            control.user_id,
+        )
+
+
+class ReaderControlInline(admin.StackedInline):
+    model = ReaderControl
+    can_delete = False
+    fields = ["is_banned", "always_premoderate", "note"]
+    verbose_name = verbose_name_plural = "reader controls"
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserWithReaderControlAdmin(UserAdmin):
+    inlines = [*UserAdmin.inlines, ReaderControlInline]
