@@ -1,0 +1,149 @@
+"""Accessibility (axe-core) and HTML validity (Nu Html Checker) checks for the browser tests."""
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from axe_playwright_python.sync_playwright import Axe
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+VNU_JAR = PROJECT_ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+HTMX_ATTRIBUTE_ERRORS = r".*Attribute .hx-[a-z:-]+. not allowed.*"
+NOT_CHECKED_PATHS = ("/admin/", "/static/")
+CSRF_VALUE = re.compile(r'(csrfmiddlewaretoken" value=|x-csrftoken": )"[^"]*"')
+
+_axe = Axe()
+
+
+def assert_accessible(page, state):
+    """Fail with a readable list when axe finds any WCAG 2.x A/AA violation on the page."""
+    results = _axe.run(
+        page,
+        options={
+            "runOnly": {"type": "tag", "values": WCAG_TAGS},
+            "resultTypes": ["violations"],
+        },
+    )
+    violations = results.response["violations"]
+    assert not violations, f"axe found violations ({state}):\n" + format_violations(violations)
+
+
+def format_violations(violations):
+    lines = []
+    for violation in violations:
+        lines.append(
+            f"- {violation['id']} ({violation['impact']}): {violation['help']} "
+            f"<{violation['helpUrl'].split('?')[0]}>"
+        )
+        for node in violation["nodes"][:5]:
+            summary = " ".join(node.get("failureSummary", "").split())
+            lines.append(f"    at {' '.join(map(str, node['target']))}: {summary[:300]}")
+            lines.append(f"       {node['html'][:200]}")
+        if len(violation["nodes"]) > 5:
+            lines.append(f"    … and {len(violation['nodes']) - 5} more elements")
+    return "\n".join(lines)
+
+
+def wrap_fragment(html):
+    """A minimal document around an HTMX fragment, with the parent its root element needs."""
+    start = html.lstrip()[:4].lower()
+    if start.startswith("<li"):
+        html = f"<ul>{html}</ul>"
+    elif start.startswith(("<tr", "<tbo")):
+        html = f"<table>{html}</table>"
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>HTMX fragment</title></head><body>{html}</body></html>"
+    )
+
+
+class HtmlCapture:
+    """Keeps the HTML of every page and HTMX fragment the site sent, for one vnu run."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.sources = {}
+
+    def watch(self, context, site_url):
+        def on_response(response):
+            if not response.url.startswith(site_url):
+                return
+            path = urlsplit(response.url).path
+            if path.startswith(NOT_CHECKED_PATHS) or not (
+                200 <= response.status < 300 or 400 <= response.status < 500
+            ):
+                return
+            if "text/html" not in (response.headers.get("content-type") or ""):
+                return
+            is_fragment = response.request.headers.get("hx-request") == "true"
+            if not is_fragment and response.request.resource_type != "document":
+                return
+            self.add(response.text(), f"{response.request.method} {path}", is_fragment)
+
+        context.on("response", on_response)
+
+    def add(self, html, source, is_fragment):
+        document = wrap_fragment(html) if is_fragment else html
+        digest = hashlib.sha1(CSRF_VALUE.sub("", document).encode()).hexdigest()[:16]
+        name = f"{'fragment' if is_fragment else 'page'}-{digest}.html"
+        if name not in self.sources:
+            (self.folder / name).write_text(document, encoding="utf-8")
+            self.sources[name] = source
+
+    def files(self):
+        return sorted(self.folder.glob("*.html"))
+
+
+def vnu_missing_reason():
+    """Why the Nu Html Checker cannot run here, or None when it can."""
+    if shutil.which("java") is None:
+        return "java is missing (apt-get install -y default-jre-headless)"
+    if not VNU_JAR.exists():
+        return f"{VNU_JAR.relative_to(PROJECT_ROOT)} is missing (run: npm ci --ignore-scripts)"
+    return None
+
+
+def vnu_errors(capture):
+    """Run the checker once over every captured file; return readable error lines."""
+    files = capture.files()
+    completed = subprocess.run(
+        [
+            shutil.which("java"),
+            "-jar",
+            str(VNU_JAR),
+            "--errors-only",
+            "--stdout",
+            "--format",
+            "json",
+            "--filterpattern",
+            HTMX_ATTRIBUTE_ERRORS,
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    try:
+        messages = json.loads(completed.stdout)["messages"]
+    except (json.JSONDecodeError, KeyError) as error:
+        raise AssertionError(
+            f"vnu gave no JSON report (exit {completed.returncode}): {completed.stderr[:2000]}"
+        ) from error
+    errors = []
+    for message in messages:
+        if message.get("type") not in ("error", "non-document-error"):
+            continue
+        name = Path(urlsplit(message.get("url", "")).path).name
+        source = capture.sources.get(name, name)
+        extract = " ".join(message.get("extract", "").split())
+        errors.append(
+            f"- {source} ({name}) line {message.get('lastLine', '?')}: {message['message']}"
+            + (f"\n    {extract[:200]}" if extract else "")
+        )
+    return errors
