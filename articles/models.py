@@ -133,7 +133,9 @@ class CarModelQuerySet(models.QuerySet):
             .prefetch_related(
                 Prefetch(
                     "facts",
-                    queryset=Fact.objects.filter(article=article).select_related("paragraph"),
+                    queryset=Fact.objects.filter(article=article).select_related(
+                        "paragraph__article"
+                    ),
                     to_attr="article_facts",
                 )
             )
@@ -200,7 +202,7 @@ class CarModel(models.Model):
 
 class FactQuerySet(models.QuerySet):
     def for_panel(self):
-        return self.select_related("paragraph", "car_model__brand", "brand", "platform")
+        return self.select_related("paragraph__article", "car_model__brand", "brand", "platform")
 
     def dated(self):
         return self.exclude(year=None).order_by("year", "position")

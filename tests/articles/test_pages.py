@@ -176,3 +176,8 @@ def test_article_page_query_count_does_not_grow_with_facts(
     with django_assert_max_num_queries(len(baseline.captured_queries)):
         response = client.get(ARTICLE_URL)
     assert "Model 39" in response.text
+
+
+def test_facts_json_reads_in_a_few_queries(client, seeded_article, django_assert_max_num_queries):
+    with django_assert_max_num_queries(6):
+        assert client.get(f"{ARTICLE_URL}facts.json").status_code == 200

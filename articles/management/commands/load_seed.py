@@ -14,8 +14,10 @@ class Command(BaseCommand):
             "data, discarding editors' changes to them (comments and votes are kept).",
         )
 
-    def handle(self, *args, overwrite=False, **options):
+    def handle(self, *args, overwrite=False, verbosity=1, **options):
         result = seed_load(overwrite=overwrite)
+        if verbosity < 1:
+            return
         if result.created:
             message = f"Loaded “{result.article}” with {result.article.facts.count()} facts."
         elif result.overwritten:
