@@ -1,6 +1,6 @@
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from comments.sections import discussion_context
 
@@ -14,7 +14,7 @@ def _render_article(request, article):
     return render(request, "articles/article_detail.html", context)
 
 
-@require_GET
+@require_safe
 def home(request):
     article = Article.objects.featured()
     if article is None:
@@ -22,13 +22,13 @@ def home(request):
     return _render_article(request, article)
 
 
-@require_GET
+@require_safe
 def article_detail(request, slug):
     article = get_object_or_404(Article.objects.visible_to(request.user), slug=slug)
     return _render_article(request, article)
 
 
-@require_GET
+@require_safe
 def article_facts_json(request, slug):
     article = get_object_or_404(Article.objects.visible_to(request.user), slug=slug)
     return JsonResponse(facts_as_json(article, request), json_dumps_params={"ensure_ascii": False})
@@ -45,17 +45,17 @@ def _entity_page(request, entity, kind):
     )
 
 
-@require_GET
+@require_safe
 def car_model_detail(request, slug):
     car_model = get_object_or_404(CarModel.objects.select_related("brand", "platform"), slug=slug)
     return _entity_page(request, car_model, "Car model")
 
 
-@require_GET
+@require_safe
 def brand_detail(request, slug):
     return _entity_page(request, get_object_or_404(Brand, slug=slug), "Brand")
 
 
-@require_GET
+@require_safe
 def platform_detail(request, slug):
     return _entity_page(request, get_object_or_404(Platform, slug=slug), "Platform")

@@ -181,3 +181,9 @@ def test_article_page_query_count_does_not_grow_with_facts(
 def test_facts_json_reads_in_a_few_queries(client, seeded_article, django_assert_max_num_queries):
     with django_assert_max_num_queries(6):
         assert client.get(f"{ARTICLE_URL}facts.json").status_code == 200
+
+
+def test_head_requests_are_answered_for_monitoring(client, seeded_article):
+    assert client.head("/").status_code == 200
+    assert client.head(ARTICLE_URL).status_code == 200
+    assert client.post(ARTICLE_URL).status_code == 405
