@@ -133,6 +133,13 @@ class CommentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # comments are written by readers on the site
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Dismissed reports no longer count towards hiding the comment.
+        comment = form.instance
+        comment.report_count = comment.reports.count()
+        Comment.objects.filter(pk=comment.pk).update(report_count=comment.report_count)
+
     def get_urls(self):
         export = path(
             "export/<int:article_id>/",
