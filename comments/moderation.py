@@ -56,12 +56,14 @@ class Verdict:
 
 
 def comment_verdict(
-    *, article, body, user, reader_token, ip_hash, honeypot_filled, too_fast
+    *, article, body, user, reader_token, ip_hash, honeypot_filled, too_fast, editing=None
 ) -> Verdict:
     """Decide what happens to a new comment on `article` before it is saved.
 
     `user` is the signed-in author or None for a guest known by `reader_token`. `article` and
     `ip_hash` describe the post too, so rules about them fit here without changing callers.
+    When an author edits, `editing` is their comment: it neither duplicates nor vouches for
+    the new text.
     """
     signed_in = user is not None and user.is_authenticated
     control = ReaderControl.objects.filter(user=user).first() if signed_in else None
@@ -72,7 +74,9 @@ def comment_verdict(
         return Verdict(Comment.Status.SPAM, SPAM)
     if too_fast:
         return Verdict(Comment.Status.REJECTED, TOO_FAST, refuse=True)
-    if _posted_recently(body, user=user if signed_in else None, reader_token=reader_token):
+    earlier = Comment.objects.exclude(pk=editing.pk) if editing is not None else Comment.objects
+    author = user if signed_in else None
+    if _posted_recently(earlier, body, user=author, reader_token=reader_token):
         return Verdict(Comment.Status.REJECTED, DUPLICATE, refuse=True)
 
     reasons = []
@@ -84,7 +88,7 @@ def comment_verdict(
     banned = banned_words_in(body)
     if banned:
         reasons.append(_banned_words_reason(banned))
-    if link_count and not signed_in and not _has_approved_comment(reader_token):
+    if link_count and not signed_in and not _has_approved_comment(earlier, reader_token):
         reasons.append(GUEST_FIRST_LINK)
 
     if reasons:
@@ -130,7 +134,7 @@ def _normalized(text):
     return " ".join(text.split()).casefold()
 
 
-def _posted_recently(body, *, user, reader_token):
+def _posted_recently(comments, body, *, user, reader_token):
     if user is not None:
         reader = {"user": user}
     elif reader_token:
@@ -138,16 +142,16 @@ def _posted_recently(body, *, user, reader_token):
     else:
         return False
     since = timezone.now() - DUPLICATE_WINDOW
-    recent_bodies = Comment.objects.filter(
+    recent_bodies = comments.filter(
         created_at__gte=since, deleted_at__isnull=True, **reader
     ).values_list("body", flat=True)[:RECENT_COMMENTS_CHECKED]
     wanted = _normalized(body)
     return any(_normalized(earlier) == wanted for earlier in recent_bodies)
 
 
-def _has_approved_comment(reader_token):
+def _has_approved_comment(comments, reader_token):
     if not reader_token:
         return False
-    return Comment.objects.filter(
+    return comments.filter(
         user__isnull=True, reader_token=reader_token, status=Comment.Status.APPROVED
     ).exists()

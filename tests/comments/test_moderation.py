@@ -156,6 +156,20 @@ def test_a_deleted_comment_may_be_posted_again(verdict, article):
     assert verdict(body="Posted in the wrong thread.") == Verdict(APPROVED)
 
 
+def test_an_edit_is_not_a_duplicate_of_the_comment_being_edited(verdict, article, reader):
+    own = make_comment(article, body="great little car", user=reader)
+    fixed = verdict(body="Great  little CAR", user=reader, reader_token="", editing=own)
+    assert fixed == Verdict(APPROVED)
+    assert verdict(body="Great  little CAR", user=reader, reader_token="").refuse
+
+
+def test_an_edited_comment_does_not_vouch_for_its_own_new_link(verdict, article):
+    own = make_comment(article, body="Nice article.", status=APPROVED)
+    edited = verdict(body="Nice article. Buy at www.example.com", editing=own)
+    assert edited.status == PENDING
+    assert "first comment" in edited.reason
+
+
 def test_a_banned_reader_is_refused(verdict, reader):
     ReaderControl.objects.create(user=reader, is_banned=True)
     result = verdict(user=reader, reader_token="")
