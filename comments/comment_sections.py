@@ -1,2 +1,239 @@
+"""Reading the comment section: which comments a reader may see, in which order, on which page.
+
+Every list here costs a fixed number of queries: one page of top-level comments, then all
+replies of that page in a single query, with per-reader facts (helpful marks, current poll
+vote) computed by subqueries.
+"""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Value
+from django.utils import timezone
+
+from .forms import DEFAULT_SORT, SORTS, CommentForm, CommentListForm
+from .models import Comment, HelpfulMark, PollChoice, Vote
+from .moderation import can_moderate
+from .readers import reader_token
+
+PAGE_SIZE = 20
+HELD_STATUSES = (Comment.Status.PENDING, Comment.Status.SPAM)
+
+
+@dataclass
+class Reader:
+    """Who is looking at the comments, and what they may do."""
+
+    user: object
+    token: str
+    is_moderator: bool
+    guests_allowed: bool = True
+
+    @classmethod
+    def from_request(cls, request):
+        user = request.user if request.user.is_authenticated else None
+        return cls(
+            user=user,
+            token="" if user else reader_token(request, create=False),
+            is_moderator=can_moderate(request.user),
+            guests_allowed=settings.EVR_GUEST_COMMENTS,
+        )
+
+    @property
+    def is_guest(self):
+        return self.user is None
+
+    @property
+    def can_post(self):
+        return self.user is not None or self.guests_allowed
+
+    def owns_q(self, prefix=""):
+        if self.user is not None:
+            return Q(**{f"{prefix}user": self.user})
+        if self.token:
+            return Q(**{f"{prefix}user__isnull": True, f"{prefix}reader_token": self.token})
+        return Q(pk__in=[])
+
+    def owns(self, comment):
+        if self.user is not None:
+            return comment.user_id == self.user.pk
+        return bool(self.token) and comment.user_id is None and comment.reader_token == self.token
+
+
+def visible_comments(reader, article):
+    """Comments of `article` this reader may see (deleted ones included, for thread shape)."""
+    comments = Comment.objects.filter(article=article)
+    if reader.is_moderator:
+        return comments
+    return comments.filter(
+        Q(status=Comment.Status.APPROVED) | reader.owns_q() & Q(status__in=HELD_STATUSES)
+    )
+
+
+def listed_comments(reader, article):
+    """Visible comments, less deleted ones that no visible reply keeps in the thread."""
+    live_replies = visible_comments(reader, article).filter(
+        Q(parent=OuterRef("pk")) | Q(parent__parent=OuterRef("pk")), deleted_at__isnull=True
+    )
+    return visible_comments(reader, article).filter(
+        Q(deleted_at__isnull=True) | Q(Exists(live_replies))
+    )
+
+
+def with_reader_facts(comments, reader):
+    """Annotate what the page shows per comment without a query per comment."""
+    current_vote = Vote.objects.filter(poll_id=OuterRef("stance_choice__poll_id")).filter(
+        Q(user_id=OuterRef("user_id"))
+        | Q(reader_token=OuterRef("reader_token")) & ~Q(reader_token="")
+    )
+    if reader.user is not None or reader.token:
+        marked = Exists(HelpfulMark.objects.filter(reader.owns_q(), comment=OuterRef("pk")))
+    else:
+        marked = Value(False)
+    return comments.select_related("stance_choice").annotate(
+        current_choice_id=Subquery(current_vote.values("choice_id")[:1]),
+        marked_helpful=marked,
+    )
+
+
+def decorate(comments, reader):
+    """Set the per-reader flags the comment template reads."""
+    edit_until = timezone.now() - timezone.timedelta(minutes=settings.EVR_COMMENT_EDIT_MINUTES)
+    for comment in comments:
+        mine = reader.owns(comment)
+        comment.is_mine = mine
+        comment.is_held = comment.status != Comment.Status.APPROVED
+        comment.can_edit = mine and not comment.is_deleted and comment.created_at > edit_until
+        comment.can_delete = mine and not comment.is_deleted
+        comment.can_respond = not comment.is_deleted and not comment.is_held and reader.can_post
+        comment.can_mark = comment.can_respond and not mine
+        comment.can_report = not comment.is_deleted and not comment.is_held and not mine
+        comment.can_have_replies = comment.depth < Comment.MAX_DEPTH
+        comment.shows_status = comment.is_held and (mine or reader.is_moderator)
+        comment.stance_changed = bool(
+            comment.stance_choice_id
+            and getattr(comment, "current_choice_id", None)
+            and comment.current_choice_id != comment.stance_choice_id
+        )
+        comment.children = getattr(comment, "children", [])
+    return comments
+
+
+def comment_for_reader(reader, comment, *, listed=True):
+    """`comment` again with everything its template needs, or None if this reader cannot see
+    it. `listed=False` also finds deleted comments that no longer show in the thread."""
+    visible = listed_comments if listed else visible_comments
+    found = with_reader_facts(visible(reader, comment.article), reader).filter(pk=comment.pk)
+    found = found.first()
+    return decorate([found], reader)[0] if found else None
+
+
+def ordered_threads(reader, article, *, sort=DEFAULT_SORT, stance=None):
+    threads = listed_comments(reader, article).filter(parent__isnull=True)
+    if stance:
+        threads = threads.filter(stance_choice_id=stance, show_stance=True)
+    return threads.order_by(*SORTS[sort][1])
+
+
+def thread_page(reader, article, *, sort=DEFAULT_SORT, stance=None, page_number=1) -> Page:
+    """A page of top-level comments, each with `.children` (and theirs) filled in."""
+    threads = with_reader_facts(ordered_threads(reader, article, sort=sort, stance=stance), reader)
+    page = Paginator(threads, PAGE_SIZE).get_page(page_number)
+    tops = decorate(list(page.object_list), reader)
+    page.object_list = tops
+    if not tops:
+        return page
+    top_ids = [comment.pk for comment in tops]
+    replies = decorate(
+        list(
+            with_reader_facts(listed_comments(reader, article), reader)
+            .filter(Q(parent_id__in=top_ids) | Q(parent__parent_id__in=top_ids))
+            .order_by("created_at", "pk")
+        ),
+        reader,
+    )
+    by_pk = {comment.pk: comment for comment in [*tops, *replies]}
+    for reply in replies:
+        parent = by_pk.get(reply.parent_id)
+        if parent is not None:
+            parent.children.append(reply)
+    return page
+
+
+def thread_page_number(reader, comment):
+    """The page, in the default order, that shows the thread `comment` belongs to."""
+    root = comment
+    while root.parent_id is not None:
+        root = root.parent
+    newer = (
+        ordered_threads(reader, comment.article)
+        .filter(Q(created_at__gt=root.created_at) | Q(created_at=root.created_at, pk__gt=root.pk))
+        .count()
+    )
+    return newer // PAGE_SIZE + 1
+
+
+@dataclass
+class CommentSection:
+    article: object
+    reader: Reader
+    page: Page
+    sort: str
+    stance: int | None
+    list_form: CommentListForm
+    total: int
+    latest_pk: int
+    form: CommentForm | None = None
+    stance_choices: list = field(default_factory=list)
+
+    @property
+    def article_url(self):
+        return self.article.get_absolute_url()
+
+    @property
+    def summary(self):
+        """What the list shows, in words: "newest first", "most helpful, voted: Yes"."""
+        words = SORTS[self.sort][0].lower()
+        for choice in self.stance_choices:
+            if choice.pk == self.stance:
+                words += f", voted: {choice.label}"
+        return words
+
+
+def comment_counts(reader, article):
+    """How many comments the heading shows, and the newest one, for new-comment polling."""
+    return (
+        visible_comments(reader, article)
+        .filter(deleted_at__isnull=True)
+        .aggregate(total=Count("pk"), latest=Max("pk"))
+    )
+
+
+def comment_section(request, article, *, params=None, form=None):
+    reader = Reader.from_request(request)
+    params = request.GET if params is None else params
+    stance_choices = list(PollChoice.objects.filter(poll__article=article).select_related("poll"))
+    list_form = CommentListForm(params, stance_choices=stance_choices)
+    sort = list_form.value("sort", DEFAULT_SORT)
+    stance = list_form.value("stance")
+    page = thread_page(reader, article, sort=sort, stance=stance, page_number=params.get("page", 1))
+    counts = comment_counts(reader, article)
+    if form is None and reader.can_post:
+        form = CommentForm(guest=reader.is_guest, auto_id="comment-%s")
+    return CommentSection(
+        article=article,
+        reader=reader,
+        page=page,
+        sort=sort,
+        stance=stance,
+        list_form=list_form,
+        total=counts["total"],
+        latest_pk=counts["latest"] or 0,
+        form=form,
+        stance_choices=stance_choices,
+    )
+
+
 def comment_section_context(request, article):
-    return {}
+    return {"comment_section": comment_section(request, article)}

@@ -1,0 +1,70 @@
+// Reader comments: announcements, focus and small conveniences around the htmx swaps.
+// The server says what to announce and where focus goes (the "evr:announce" event).
+(function () {
+  "use strict";
+
+  var announceTimer = null;
+
+  function announce(message) {
+    var region = document.getElementById("live-region");
+    if (!region || !message) return;
+    // Clear first so the same message twice in a row is still spoken.
+    region.textContent = "";
+    window.clearTimeout(announceTimer);
+    announceTimer = window.setTimeout(function () {
+      region.textContent = message;
+    }, 60);
+  }
+
+  function focusElement(element) {
+    if (!element) return;
+    if (!element.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(element.tagName)) {
+      element.setAttribute("tabindex", "-1");
+    }
+    element.focus();
+  }
+
+  document.addEventListener("evr:announce", function (event) {
+    var detail = event.detail || {};
+    announce(detail.message);
+    if (detail.focus) focusElement(document.querySelector(detail.focus));
+  });
+
+  // After an htmx swap: a newly opened form gets focus; a form that came back with errors
+  // puts focus on the first field to fix and reads the problem out.
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    var xhr = event.detail.xhr;
+    if (!target || !xhr) return;
+    if (xhr.status >= 400) {
+      var requester = event.detail.elt;
+      var form = requester && requester.id ? document.getElementById(requester.id) : null;
+      if (!form) return;
+      var invalid = form.querySelector("[aria-invalid='true']");
+      var errors = Array.prototype.map.call(form.querySelectorAll(".errorlist li"), function (item) {
+        return item.textContent.trim();
+      });
+      if (errors.length) announce(errors.join(" "));
+      focusElement(invalid || form.querySelector("textarea") || form);
+      return;
+    }
+    if (target.classList && target.classList.contains("comment__slot")) {
+      focusElement(target.querySelector("textarea, input[type='radio'], input, .comment-notice"));
+    } else if (target.classList && target.classList.contains("comment")) {
+      var editor = document.getElementById(target.id);
+      var box = editor && editor.querySelector("form.comment-form--edit textarea");
+      focusElement(box || editor);
+    }
+  });
+
+  // "Cancel" on a reply or report form opened in place: close it and return to the comment.
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest("[data-cancel-form]");
+    if (!cancel) return;
+    var slot = cancel.closest(".comment__slot");
+    if (!slot) return; // on its own page the link simply goes back
+    event.preventDefault();
+    slot.innerHTML = "";
+    focusElement(slot.closest(".comment"));
+  });
+})();

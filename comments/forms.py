@@ -1,0 +1,167 @@
+import time
+
+from django import forms
+from django.core import signing
+
+from .models import CommentReport
+
+BODY_MIN_LENGTH = 2
+BODY_MAX_LENGTH = 5000
+# A person needs at least this long to read the form and type something into it.
+MIN_SECONDS_TO_FILL = 3
+FORM_STAMP_SALT = "comments.comment-form"
+
+
+def form_stamp(now=None):
+    """A signed record of when a comment form was rendered."""
+    at = int(now if now is not None else time.time())
+    return signing.TimestampSigner(salt=FORM_STAMP_SALT).sign_object({"at": at})
+
+
+def stamp_is_too_fast(stamp, now=None):
+    """True when the form came back sooner than a person could fill it, or was tampered with."""
+    try:
+        rendered_at = signing.TimestampSigner(salt=FORM_STAMP_SALT).unsign_object(stamp)["at"]
+    except (signing.BadSignature, KeyError, TypeError):
+        return True
+    now = now if now is not None else time.time()
+    return now - rendered_at < MIN_SECONDS_TO_FILL
+
+
+class CommentBodyField(forms.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            label="Your comment",
+            min_length=BODY_MIN_LENGTH,
+            max_length=BODY_MAX_LENGTH,
+            error_messages={
+                "required": "Write something before posting.",
+                "min_length": (
+                    "Write at least %(limit_value)d characters (you wrote %(show_value)d)."
+                ),
+                "max_length": (
+                    "Keep it under %(limit_value)d characters: you wrote %(show_value)d. "
+                    "Shorten it and post again."
+                ),
+            },
+            help_text="Plain text, 2 to 5,000 characters. Links become clickable.",
+            widget=forms.Textarea(attrs={"rows": 5}),
+            **kwargs,
+        )
+
+    def widget_attrs(self, widget):
+        # The browser's maxlength would cut pasted text silently; the server explains instead.
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        attrs.pop("minlength", None)
+        return attrs
+
+
+class PlainLabelsForm(forms.Form):
+    """Labels without the trailing colon, like the rest of the site."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class CommentForm(PlainLabelsForm):
+    """A new comment or reply. Guests also give a display name and, if they like, an email."""
+
+    body = CommentBodyField()
+    author_name = forms.CharField(
+        label="Display name",
+        max_length=60,
+        error_messages={"required": "Give a name to show with your comment."},
+        widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
+    )
+    email = forms.EmailField(
+        label="Email (optional, never shown)",
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    # The honeypot: hidden from people and screen readers; only bots fill it in.
+    website = forms.CharField(
+        required=False,
+        label="Leave this field empty",
+        widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
+    )
+    rendered_at = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, guest=False, reply_to=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("rendered_at", form_stamp())
+        if reply_to is not None:
+            self.fields["body"].label = f"Your reply to {reply_to.author_name}"
+        self.guest = guest
+        if not guest:
+            del self.fields["author_name"]
+            del self.fields["email"]
+
+    def restamp(self):
+        """Give a re-shown form a fresh timestamp, so posting it again is not "too fast"."""
+        if self.is_bound:
+            self.data = self.data.copy()
+            self.data[self.add_prefix("rendered_at")] = form_stamp()
+
+    @property
+    def honeypot_filled(self):
+        return bool(self.data.get(self.add_prefix("website"), "").strip())
+
+    @property
+    def too_fast(self):
+        return stamp_is_too_fast(self.data.get(self.add_prefix("rendered_at"), ""))
+
+
+class CommentEditForm(PlainLabelsForm):
+    body = CommentBodyField()
+
+
+class CommentReportForm(PlainLabelsForm):
+    reason = forms.ChoiceField(
+        label="What is wrong with this comment?",
+        choices=CommentReport.Reason.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a reason."},
+    )
+    note = forms.CharField(
+        label="Anything moderators should know (optional)",
+        max_length=300,
+        required=False,
+        widget=forms.TextInput,
+    )
+
+
+SORTS = {
+    "newest": ("Newest first", ["-created_at", "-pk"]),
+    "oldest": ("Oldest first", ["created_at", "pk"]),
+    "helpful": ("Most helpful", ["-helpful_count", "-created_at", "-pk"]),
+    "discussed": ("Most discussed", ["-reply_count", "-created_at", "-pk"]),
+}
+DEFAULT_SORT = "newest"
+
+
+class CommentListForm(forms.Form):
+    """The reader's choice of order and stance filter; bad values fall back to the defaults."""
+
+    sort = forms.ChoiceField(
+        label="Sort by",
+        choices=[(key, label) for key, (label, _) in SORTS.items()],
+        required=False,
+    )
+    stance = forms.TypedChoiceField(
+        label="Show",
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+
+    def __init__(self, *args, stance_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stance"].choices = [("", "All comments")] + [
+            (choice.pk, f"Voted: {choice.label}") for choice in stance_choices
+        ]
+
+    def value(self, name, default=None):
+        self.is_valid()  # invalid fields are left out of cleaned_data, so they take the default
+        return self.cleaned_data.get(name) or default

@@ -1,0 +1,153 @@
+"""Writes to the reader discussion that touch more than one row."""
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .models import Comment, CommentReport, HelpfulMark, Vote
+
+REPORTS_HOLD_REASON = "Hidden after {count} reader reports, waiting for a moderator."
+
+
+def reader_stance(*, article, user, reader_token):
+    """The choice this reader currently has in a poll of `article`, if they voted."""
+    if user is not None:
+        votes = Vote.objects.filter(user=user)
+    elif reader_token:
+        votes = Vote.objects.filter(user__isnull=True, reader_token=reader_token)
+    else:
+        return None
+    vote = (
+        votes.filter(poll__article=article)
+        .select_related("choice")
+        .order_by("poll__position", "poll_id")
+        .first()
+    )
+    return vote.choice if vote else None
+
+
+def reply_target(parent):
+    """Where a reply to `parent` goes, and whom it should name when it cannot nest deeper."""
+    if parent is None or parent.depth < Comment.MAX_DEPTH:
+        return parent, ""
+    return parent.parent, parent.author_name
+
+
+@transaction.atomic
+def comment_create(
+    *,
+    article,
+    parent,
+    user,
+    reader_token,
+    author_name,
+    email="",
+    body,
+    ip_hash="",
+    status=Comment.Status.APPROVED,
+    hold_reason="",
+):
+    """Save a comment or reply. A reply to the deepest level joins that level and says whom
+    it answers with "@name"."""
+    parent, answered_name = reply_target(parent)
+    if answered_name and not body.startswith(f"@{answered_name}"):
+        body = f"@{answered_name} {body}"
+    comment = Comment.objects.create(
+        article=article,
+        parent=parent,
+        depth=parent.depth + 1 if parent else 0,
+        user=user,
+        reader_token="" if user is not None else reader_token,
+        author_name=author_name,
+        email=email,
+        body=body,
+        status=status,
+        hold_reason=hold_reason,
+        ip_hash=ip_hash,
+        stance_choice=reader_stance(article=article, user=user, reader_token=reader_token),
+    )
+    if parent is not None:
+        Comment.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1)
+    return comment
+
+
+def comment_edit(*, comment, body, status=None, hold_reason=""):
+    comment.body = body
+    comment.edited_at = timezone.now()
+    fields = ["body", "edited_at"]
+    if status is not None and status != comment.status:
+        comment.status = status
+        comment.hold_reason = hold_reason
+        fields += ["status", "hold_reason"]
+    comment.save(update_fields=fields)
+    return comment
+
+
+def comment_delete(*, comment):
+    """Soft delete: the row stays so replies keep their place under "[deleted]"."""
+    if comment.deleted_at is None:
+        comment.deleted_at = timezone.now()
+        comment.save(update_fields=["deleted_at"])
+    return comment
+
+
+def comment_set_show_stance(*, comment, show):
+    comment.show_stance = show
+    comment.save(update_fields=["show_stance"])
+    return comment
+
+
+def _reader_rows(model, *, comment, user, reader_token):
+    if user is not None:
+        return model.objects.filter(comment=comment, user=user)
+    return model.objects.filter(comment=comment, user__isnull=True, reader_token=reader_token)
+
+
+def helpful_toggle(*, comment, user, reader_token):
+    """Mark `comment` helpful for this reader, or take the mark back. Returns True if marked."""
+    with transaction.atomic():
+        deleted, _ = _reader_rows(
+            HelpfulMark, comment=comment, user=user, reader_token=reader_token
+        ).delete()
+        if deleted:
+            Comment.objects.filter(pk=comment.pk).update(helpful_count=F("helpful_count") - 1)
+            return False
+        try:
+            with transaction.atomic():
+                HelpfulMark.objects.create(
+                    comment=comment,
+                    user=user,
+                    reader_token="" if user is not None else reader_token,
+                )
+        except IntegrityError:
+            return True  # a simultaneous request from the same reader marked it first
+        Comment.objects.filter(pk=comment.pk).update(helpful_count=F("helpful_count") + 1)
+        return True
+
+
+def comment_report(*, comment, user, reader_token, reason, note=""):
+    """Record a reader's report. Returns False if this reader had already reported it.
+
+    Once enough different readers report an approved comment it is held for a moderator.
+    """
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                CommentReport.objects.create(
+                    comment=comment,
+                    user=user,
+                    reader_token="" if user is not None else reader_token,
+                    reason=reason,
+                    note=note,
+                )
+        except IntegrityError:
+            return False
+        Comment.objects.filter(pk=comment.pk).update(report_count=F("report_count") + 1)
+        reporters = comment.reports.count()
+        if reporters >= settings.EVR_REPORTS_TO_HIDE:
+            Comment.objects.filter(pk=comment.pk, status=Comment.Status.APPROVED).update(
+                status=Comment.Status.PENDING,
+                hold_reason=REPORTS_HOLD_REASON.format(count=reporters),
+            )
+        return True
