@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
@@ -215,7 +216,14 @@ class CommentAdmin(admin.ModelAdmin):
         )
 
     def _set_status(self, request, queryset, status, done):
-        updated = queryset.update(status=status)
+        comments = list(queryset.select_related(None).only("pk", "author_name", "body"))
+        updated = Comment.objects.filter(pk__in=[comment.pk for comment in comments]).update(
+            status=status
+        )
+        # Each comment's history then says who moderated it, and how.
+        LogEntry.objects.log_actions(
+            request.user.pk, comments, CHANGE, f"Set status to {status.label} in the queue."
+        )
         self.message_user(request, f"{done} {updated} comment(s).", messages.SUCCESS)
 
     @admin.action(description="Approve the selected comments", permissions=["change"])

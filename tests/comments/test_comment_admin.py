@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -138,6 +139,10 @@ def test_bulk_actions_set_the_status(moderator_client, article, action, status):
     assert {c.status for c in Comment.objects.filter(pk__in=[c.pk for c in chosen])} == {status}
     untouched.refresh_from_db()
     assert untouched.status == Comment.Status.PENDING
+    history = LogEntry.objects.filter(action_flag=CHANGE)
+    assert sorted(int(entry.object_id) for entry in history) == [c.pk for c in chosen]
+    assert {entry.user.get_username() for entry in history} == {"moderator"}
+    assert status.label in history.first().change_message
 
 
 def test_a_moderator_cannot_delete_or_add_comments(moderator_client, article):
