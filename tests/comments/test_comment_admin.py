@@ -379,3 +379,15 @@ def test_selected_comments_can_be_downloaded(moderator_client, article):
     assert response.status_code == 200
     rows = json.loads(response.content)["comments"]
     assert [row["body"] for row in rows] == ["Chosen."]
+
+
+def test_comment_text_is_escaped_in_the_admin(moderator_client, article):
+    payload = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    comment = add_comment(article, payload, author_name="<b>Bold</b>")
+    change_url = reverse("admin:comments_comment_change", args=[comment.pk])
+    for page in (moderator_client.get(CHANGELIST), moderator_client.get(change_url)):
+        html = page.content.decode()
+        assert "<script>alert" not in html
+        assert "<img src=x" not in html
+        assert "<b>Bold</b>" not in html
+        assert "&lt;script&gt;" in html
