@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import linebreaksbr
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -67,6 +68,7 @@ class CommentAdmin(admin.ModelAdmin):
         "author",
         "article",
         "status",
+        "hold_reason",
         "report_count",
         "helpful_count",
         "created_at",
@@ -173,7 +175,7 @@ class CommentAdmin(admin.ModelAdmin):
 
     @admin.display(description="Text")
     def body_text(self, comment):
-        return format_html('<div class="comment-body-text">{}</div>', comment.body)
+        return format_html("<div>{}</div>", linebreaksbr(comment.body, autoescape=True))
 
     @admin.display(description="On the site")
     def permalink(self, comment):

@@ -391,3 +391,9 @@ def test_comment_text_is_escaped_in_the_admin(moderator_client, article):
         assert "<img src=x" not in html
         assert "<b>Bold</b>" not in html
         assert "&lt;script&gt;" in html
+
+
+def test_the_change_page_keeps_the_comments_line_breaks(moderator_client, article):
+    comment = add_comment(article, "First line\nsecond line")
+    page = moderator_client.get(reverse("admin:comments_comment_change", args=[comment.pk]))
+    assert "First line<br>second line" in page.content.decode()
