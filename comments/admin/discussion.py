@@ -22,6 +22,7 @@ from ..models import BannedWord, Comment, CommentReport, ReaderControl
 User = get_user_model()
 
 EXCERPT_LENGTH = 80
+SHORT_TEXT_LENGTH = 40
 
 
 class ReportedFilter(admin.SimpleListFilter):
@@ -66,11 +67,10 @@ class CommentAdmin(admin.ModelAdmin):
     list_display = [
         "excerpt",
         "author",
-        "article",
+        "article_headline",
         "status",
-        "hold_reason",
-        "report_count",
-        "helpful_count",
+        "held_because",
+        "reports",
         "created_at",
     ]
     list_display_links = ["excerpt"]
@@ -84,7 +84,7 @@ class CommentAdmin(admin.ModelAdmin):
         (None, {"fields": ["status", "hold_reason", "body_text", "permalink"]}),
         (
             "Author",
-            {"fields": ["author_name", "author_account", "email", "ip_hash", "same_address"]},
+            {"fields": ["author_name", "author_account", "email", "address"]},
         ),
         (
             "Thread",
@@ -105,8 +105,7 @@ class CommentAdmin(admin.ModelAdmin):
         "author_name",
         "author_account",
         "email",
-        "ip_hash",
-        "same_address",
+        "address",
         "article",
         "parent",
         "depth",
@@ -173,6 +172,18 @@ class CommentAdmin(admin.ModelAdmin):
             return f"{comment.author_name} ({comment.user.get_username()})"
         return f"{comment.author_name} (guest)"
 
+    @admin.display(description="Article", ordering="article__published_at")
+    def article_headline(self, comment):
+        return Truncator(comment.article.headline).chars(SHORT_TEXT_LENGTH)
+
+    @admin.display(description="Held because")
+    def held_because(self, comment):
+        return Truncator(comment.hold_reason).chars(SHORT_TEXT_LENGTH)
+
+    @admin.display(description="Reports", ordering="report_count")
+    def reports(self, comment):
+        return comment.report_count
+
     @admin.display(description="Text")
     def body_text(self, comment):
         return format_html("<div>{}</div>", linebreaksbr(comment.body, autoescape=True))
@@ -186,6 +197,8 @@ class CommentAdmin(admin.ModelAdmin):
     @admin.display(description="Account")
     def author_account(self, comment):
         changelist = reverse("admin:comments_comment_changelist")
+        if comment.user_id is None and not comment.reader_token:
+            return "Guest"
         if comment.user_id is None:
             return format_html(
                 'Guest · <a href="{}?reader_token={}">this guest’s comments</a>',
@@ -207,12 +220,13 @@ class CommentAdmin(admin.ModelAdmin):
             controls_link,
         )
 
-    @admin.display(description="From the same address")
-    def same_address(self, comment):
+    @admin.display(description="Address (salted hash)")
+    def address(self, comment):
         if not comment.ip_hash:
             return "-"
         return format_html(
-            '<a href="{}?ip_hash={}">Comments from the same address</a>',
+            '{} · <a href="{}?ip_hash={}">comments from the same address</a>',
+            comment.ip_hash,
             reverse("admin:comments_comment_changelist"),
             comment.ip_hash,
         )

@@ -86,8 +86,11 @@ def test_the_changelist_query_count_does_not_grow_with_the_comments(
 
 def test_the_queue_shows_an_excerpt_author_article_and_status(moderator_client, article, reader):
     add_comment(article, "Line one\n\nline two " + "x" * 200, user=reader)
-    add_comment(article, "A guest speaks.", status=Comment.Status.PENDING)
+    add_comment(
+        article, "A guest speaks.", status=Comment.Status.PENDING, hold_reason="Too many links."
+    )
     page = moderator_client.get(CHANGELIST).content.decode()
+    assert "Too many links." in page
     assert "Line one line two xxx" in page
     assert "x" * 100 not in page
     assert "reader (reader)" in page
