@@ -50,7 +50,7 @@ class PollChoiceInline(admin.TabularInline):
 
     @admin.display(description="Votes")
     def vote_count(self, choice):
-        return getattr(choice, "vote_count", 0)
+        return "—" if choice.pk is None else choice.vote_count
 
     @admin.display(description="Share")
     def share(self, choice):

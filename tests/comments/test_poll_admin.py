@@ -1,0 +1,158 @@
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin import helpers
+from django.urls import reverse
+from django.utils import timezone
+
+from comments.models import Poll, PollChoice, Vote
+
+CHANGELIST = "admin:comments_poll_changelist"
+
+
+@pytest.fixture
+def make_poll(make_article):
+    def make(article=None, labels=("Yes", "=A city niche", "No"), **fields):
+        poll = Poll.objects.create(
+            article=article or make_article(),
+            question=fields.pop("question", "Will small EVs sell?"),
+            opens_at=fields.pop("opens_at", timezone.now() - timedelta(days=3)),
+            **fields,
+        )
+        PollChoice.objects.bulk_create(
+            PollChoice(poll=poll, label=label, position=position)
+            for position, label in enumerate(labels, start=1)
+        )
+        return poll
+
+    return make
+
+
+@pytest.fixture
+def editor_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+def add_votes(poll, *counts, created_at=None):
+    choices = list(poll.choices.order_by("position"))
+    Vote.objects.bulk_create(
+        Vote(
+            poll=poll,
+            choice=choices[index],
+            reader_token=f"guest-{poll.pk}-{index}-{number}-{created_at}",
+            created_at=created_at or timezone.now(),
+        )
+        for index, count in enumerate(counts)
+        for number in range(count)
+    )
+
+
+def run_action(client, action, polls):
+    return client.post(
+        reverse(CHANGELIST),
+        {"action": action, helpers.ACTION_CHECKBOX_NAME: [poll.pk for poll in polls]},
+        follow=action == "close_now",
+    )
+
+
+def read_csv(response):
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment;" in response["Content-Disposition"]
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_the_changelist_shows_vote_totals_without_a_query_per_poll(
+    editor_client, make_article, make_poll, django_assert_max_num_queries
+):
+    article = make_article()
+    for number in range(6):
+        add_votes(make_poll(article=article, question=f"Question {number}?"), 2, 1, number)
+
+    with django_assert_max_num_queries(12):
+        response = editor_client.get(reverse(CHANGELIST))
+
+    assert response.status_code == 200
+    assert "Question 5?" in response.text
+    assert '<td class="field-total_votes">8</td>' in response.text
+    assert '<td class="field-status">Open</td>' in response.text
+
+
+def test_the_change_page_shows_counts_and_percentages_read_only(editor_client, make_poll):
+    poll = make_poll()
+    add_votes(poll, 1, 1, 1)
+
+    response = editor_client.get(reverse("admin:comments_poll_change", args=[poll.pk]))
+
+    assert response.status_code == 200
+    html = response.text
+    assert "<th scope='row'>Yes</th><td>1</td><td>34%</td>" in html
+    assert "<th scope='row'>No</th><td>1</td><td>33%</td>" in html
+    assert 'name="choices-0-label"' in html
+    assert 'name="choices-0-vote_count"' not in html
+    shares = re.findall(r'<td class="field-share">\s*<p>(\d+%)</p>', html)
+    votes = re.findall(r'<td class="field-vote_count">\s*<p>(\d+)</p>', html)
+    assert (votes, shares) == (["1", "1", "1"], ["34%", "33%", "33%"])
+
+
+def test_close_now_closes_open_polls_and_leaves_others(editor_client, make_poll):
+    open_poll = make_poll(question="Open?")
+    scheduled = make_poll(question="Later?", opens_at=timezone.now() + timedelta(days=1))
+
+    response = run_action(editor_client, "close_now", [open_poll, scheduled])
+
+    assert "Closed 1 poll." in response.text
+    assert "already closed or not yet open" in response.text
+    open_poll.refresh_from_db()
+    scheduled.refresh_from_db()
+    assert open_poll.closes_at <= timezone.now()
+    assert scheduled.closes_at is None
+    page = editor_client.get(open_poll.get_absolute_url()).text
+    assert "This poll closed on" in page
+
+
+def test_results_export_lists_every_choice_with_votes_and_percent(editor_client, make_poll):
+    poll = make_poll()
+    add_votes(poll, 2, 1, 0)
+
+    rows = read_csv(run_action(editor_client, "export_results_csv", [poll]))
+
+    assert rows[0] == ["poll_id", "question", "status", "choice_id", "choice", "votes", "percent"]
+    choices = list(poll.choices.order_by("position"))
+    assert rows[1:] == [
+        [str(poll.pk), poll.question, "open", str(choices[0].pk), "Yes", "2", "67"],
+        [str(poll.pk), poll.question, "open", str(choices[1].pk), "'=A city niche", "1", "33"],
+        [str(poll.pk), poll.question, "open", str(choices[2].pk), "No", "0", "0"],
+    ]
+
+
+def test_votes_per_day_export_groups_votes_by_day_and_choice(editor_client, make_poll):
+    poll = make_poll()
+    today = timezone.now().replace(hour=12, minute=0)
+    yesterday = today - timedelta(days=1)
+    add_votes(poll, 2, 0, 1, created_at=yesterday)
+    add_votes(poll, 1, 3, 0, created_at=today)
+
+    rows = read_csv(run_action(editor_client, "export_votes_per_day_csv", [poll]))
+
+    assert rows[0] == ["poll_id", "question", "date", "choice_id", "choice", "votes"]
+    summary = [(row[2], row[4], row[5]) for row in rows[1:]]
+    assert summary == [
+        (yesterday.date().isoformat(), "Yes", "2"),
+        (yesterday.date().isoformat(), "No", "1"),
+        (today.date().isoformat(), "Yes", "1"),
+        (today.date().isoformat(), "'=A city niche", "3"),
+    ]
+
+
+def test_readers_cannot_reach_the_poll_admin(client, reader, make_poll):
+    make_poll()
+    client.force_login(reader)
+
+    response = client.get(reverse(CHANGELIST))
+
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
