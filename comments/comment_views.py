@@ -248,6 +248,7 @@ def _post_comment(request, article, *, parent=None):
         request,
         PARTIALS + "comment-posted",
         {
+            "article": article,
             "comment": comment,
             "parent": parent,
             "form": None if parent else CommentForm(guest=reader.is_guest, auto_id=auto_id),

@@ -4,6 +4,7 @@
   "use strict";
 
   var announceTimer = null;
+  var FIRST_FIELD = "input:not([type='hidden']):not([tabindex='-1']), textarea, .comment-notice";
 
   function announce(message) {
     var region = document.getElementById("live-region");
@@ -49,7 +50,7 @@
       return;
     }
     if (target.classList && target.classList.contains("comment__slot")) {
-      focusElement(target.querySelector("textarea, input[type='radio'], input, .comment-notice"));
+      focusElement(target.querySelector(FIRST_FIELD));
     } else if (target.classList && target.classList.contains("comment")) {
       var editor = document.getElementById(target.id);
       var box = editor && editor.querySelector("form.comment-form--edit textarea");
