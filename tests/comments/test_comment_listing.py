@@ -1,0 +1,315 @@
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from comments.models import Comment
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+TOP_LEVEL_COMMENT = r'<li class="comment-thread">\s*<article id="c-(\d+)"'
+
+
+@pytest.fixture
+def article(make_article):
+    return make_article()
+
+
+def add(article, body="A comment.", parent=None, minutes_ago=0, **fields):
+    fields.setdefault("author_name", "Someone")
+    fields.setdefault("reader_token", "other-reader")
+    return Comment.objects.create(
+        article=article,
+        parent=parent,
+        depth=parent.depth + 1 if parent else 0,
+        body=body,
+        created_at=timezone.now() - timedelta(minutes=minutes_ago),
+        **fields,
+    )
+
+
+def bulk_threads(article, count, *, replies_each=0):
+    now = timezone.now()
+    tops = Comment.objects.bulk_create(
+        Comment(
+            article=article,
+            author_name=f"Reader {number}",
+            reader_token="other-reader",
+            body=f"Thread number {number}",
+            created_at=now - timedelta(minutes=number),
+            helpful_count=number % 7,
+            reply_count=replies_each,
+        )
+        for number in range(count)
+    )
+    Comment.objects.bulk_create(
+        Comment(
+            article=article,
+            parent=top,
+            depth=1,
+            author_name="Replier",
+            reader_token="other-reader",
+            body=f"Reply {index} to {top.body}",
+            created_at=now,
+        )
+        for top in tops
+        for index in range(replies_each)
+    )
+    return tops
+
+
+def comment_ids(html):
+    return [int(pk) for pk in re.findall(r'<article id="c-(\d+)"', html)]
+
+
+def top_level_ids(html):
+    listing = html.split('id="comments"')[1].split('id="comment-pages"')[0]
+    return [
+        int(pk)
+        for pk in re.findall(r'<li class="comment-thread">\s*<article id="c-(\d+)"', listing)
+    ]
+
+
+def test_heading_counts_the_comments(client, article):
+    top = add(article)
+    add(article, parent=top)
+    add(article, status=Comment.Status.PENDING)
+    html = client.get(article.get_absolute_url()).content.decode()
+    assert '<span id="comment-count" class="comment-count">(2)</span>' in html
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("newest", ["new", "middle", "old"]),
+        ("oldest", ["old", "middle", "new"]),
+        ("helpful", ["middle", "old", "new"]),
+        ("discussed", ["old", "new", "middle"]),
+        ("nonsense", ["new", "middle", "old"]),
+    ],
+)
+def test_sorting(client, article, sort, expected):
+    comments = {
+        "old": add(article, minutes_ago=30, helpful_count=2, reply_count=5),
+        "middle": add(article, minutes_ago=20, helpful_count=9),
+        "new": add(article, minutes_ago=10, reply_count=1),
+    }
+    names = {comment.pk: name for name, comment in comments.items()}
+
+    page = client.get(article.get_absolute_url(), {"sort": sort}).content.decode()
+    fragment = client.get(
+        reverse("comments:list", kwargs={"slug": article.slug}), {"sort": sort}, **HTMX
+    ).content.decode()
+
+    assert [names[pk] for pk in top_level_ids(page)] == expected
+    assert [names[pk] for pk in top_level_ids(fragment)] == expected
+    assert "<html" not in fragment
+    assert 'id="comment-threads"' in fragment
+
+
+def test_list_url_without_htmx_goes_to_the_article_page(client, article):
+    url = reverse("comments:list", kwargs={"slug": article.slug})
+    response = client.get(url, {"sort": "oldest"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{article.get_absolute_url()}?sort=oldest#comments"
+
+
+def test_twenty_threads_a_page_with_page_links_and_load_more(client, article):
+    tops = bulk_threads(article, 45)
+
+    first = client.get(article.get_absolute_url()).content.decode()
+    assert top_level_ids(first) == [top.pk for top in tops[:20]]
+    assert "Page 1 of 3" in first
+    more_url = reverse("comments:more", kwargs={"slug": article.slug})
+    assert f'hx-get="{more_url}?page=2" hx-target="#comments" hx-swap="beforeend"' in first
+    assert f'href="{article.get_absolute_url()}?page=2#comments"' in first
+
+    second = client.get(article.get_absolute_url(), {"page": 2}).content.decode()
+    assert top_level_ids(second) == [top.pk for top in tops[20:40]]
+
+    more = client.get(more_url, {"page": 3}, **HTMX)
+    html = more.content.decode()
+    assert "<html" not in html
+    assert comment_ids(html) == [top.pk for top in tops[40:]]
+    assert '<div id="comment-pages" class="comment-pages" hx-swap-oob="true">' in html
+    assert "Load more" not in html  # that was the last page
+
+
+def test_load_more_keeps_the_chosen_order(client, article):
+    tops = bulk_threads(article, 25)
+    more_url = reverse("comments:more", kwargs={"slug": article.slug})
+    page = client.get(article.get_absolute_url(), {"sort": "oldest"}).content.decode()
+    assert f'hx-get="{more_url}?sort=oldest&amp;page=2"' in page
+
+    html = client.get(more_url, {"sort": "oldest", "page": 2}, **HTMX).content.decode()
+    assert comment_ids(html) == [top.pk for top in reversed(tops)][20:]
+
+
+def test_out_of_range_page_shows_the_last_page(client, article):
+    tops = bulk_threads(article, 21)
+    html = client.get(article.get_absolute_url(), {"page": "99"}).content.decode()
+    assert top_level_ids(html) == [tops[-1].pk]
+    assert client.get(article.get_absolute_url(), {"page": "abc"}).status_code == 200
+
+
+def test_new_comment_poll(client, article):
+    first = add(article)
+    url = reverse("comments:new", kwargs={"slug": article.slug})
+
+    assert client.get(url, {"since": first.pk, "known": 0}, **HTMX).status_code == 204
+
+    add(article, body="Another reader's comment")
+    add(article, body="And another")
+    response = client.get(url, {"since": first.pk, "known": 0}, **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "2 new comments — show" in html
+    assert f"since={first.pk}&amp;known=2" in html
+    # Nothing changed since the last poll: nothing to swap.
+    assert client.get(url, {"since": first.pk, "known": 2}, **HTMX).status_code == 204
+    assert client.get(url, {"since": "x"}, **HTMX).status_code == 400
+
+
+def test_new_comment_poll_ignores_the_readers_own_comments(client, article, reader):
+    client.force_login(reader)
+    first = add(article)
+    add(article, user=reader, reader_token="")
+    url = reverse("comments:new", kwargs={"slug": article.slug})
+    assert client.get(url, {"since": first.pk, "known": 0}, **HTMX).status_code == 204
+
+
+def test_page_polls_for_new_comments_every_20_seconds(client, article):
+    latest = add(article)
+    html = client.get(article.get_absolute_url()).content.decode()
+    url = reverse("comments:new", kwargs={"slug": article.slug})
+    assert f'hx-get="{url}?since={latest.pk}&amp;known=0" hx-trigger="every 20s"' in html
+
+
+def test_show_new_comments_switches_to_newest_and_updates_the_controls(client, article):
+    old = add(article, minutes_ago=5)
+    new = add(article)
+    url = reverse("comments:list", kwargs={"slug": article.slug})
+    response = client.get(url, {"sort": "newest"}, HTTP_HX_TRIGGER="show-new-comments", **HTMX)
+    html = response.content.decode()
+    assert top_level_ids(html) == [new.pk, old.pk]
+    assert 'id="comment-controls" class="comment-controls" hx-swap-oob="true"' in html
+    assert f'"focus": "#c-{new.pk}"' in response["HX-Trigger-After-Settle"]
+
+
+def test_permalink_lands_on_the_right_page(client, article):
+    tops = bulk_threads(article, 45, replies_each=1)
+    reply_on_page_3 = Comment.objects.get(parent=tops[41])
+
+    response = client.get(reply_on_page_3.get_absolute_url())
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{article.get_absolute_url()}?page=3#c-{reply_on_page_3.pk}"
+    page = client.get(response["Location"]).content.decode()
+    assert f'id="c-{reply_on_page_3.pk}"' in page
+    first = client.get(tops[0].get_absolute_url())
+    assert first["Location"] == f"{article.get_absolute_url()}#c-{tops[0].pk}"
+
+
+def test_permalink_with_htmx_returns_the_comment(client, article):
+    comment = add(article)
+    html = client.get(comment.get_absolute_url(), **HTMX).content.decode()
+    assert html.strip().startswith(f'<article id="c-{comment.pk}"')
+
+
+def test_permalink_of_an_unknown_or_hidden_comment_is_not_found(client, article):
+    held = add(article, status=Comment.Status.PENDING)
+    assert client.get(held.get_absolute_url()).status_code == 404
+    assert client.get(reverse("comments:permalink", kwargs={"pk": 999999})).status_code == 404
+
+
+@pytest.fixture
+def moderator(make_user):
+    user = make_user("moderator", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="change_comment"))
+    return user
+
+
+def test_held_comments_show_to_their_author_and_moderators_only(client, article, moderator):
+    author = Client()
+    session = author.session
+    session["evr_reader_token"] = token = "author-token"
+    session.save()
+    pending = add(article, body="Waiting", status=Comment.Status.PENDING, reader_token=token)
+    spam = add(article, body="Spammy", status=Comment.Status.SPAM, reader_token=token)
+    rejected = add(article, body="Rejected", status=Comment.Status.REJECTED, reader_token=token)
+
+    as_author = author.get(article.get_absolute_url()).content.decode()
+    assert comment_ids(as_author) == [spam.pk, pending.pk]
+    assert as_author.count("Awaiting moderation") == 2
+
+    assert comment_ids(client.get(article.get_absolute_url()).content.decode()) == []
+
+    client.force_login(moderator)
+    as_moderator = client.get(article.get_absolute_url()).content.decode()
+    assert comment_ids(as_moderator) == [rejected.pk, spam.pk, pending.pk]
+    assert '<span class="comment__status">Rejected</span>' in as_moderator
+
+
+def test_staff_without_the_moderation_permission_see_only_approved(client, article, make_user):
+    add(article, status=Comment.Status.PENDING)
+    client.force_login(make_user("editor", is_staff=True))
+    assert comment_ids(client.get(article.get_absolute_url()).content.decode()) == []
+
+
+def test_deleted_comment_with_replies_stays_as_deleted(client, article):
+    parent = add(article, body="Soon gone", author_name="Leaver")
+    child = add(article, parent=parent, body="A reply that stays")
+    lonely = add(article, body="Gone without a trace")
+    Comment.objects.filter(pk__in=[parent.pk, lonely.pk]).update(deleted_at=timezone.now())
+
+    html = client.get(article.get_absolute_url()).content.decode()
+
+    assert comment_ids(html) == [parent.pk, child.pk]
+    assert "[deleted]" in html
+    assert "Soon gone" not in html
+    assert "Leaver" not in html
+    assert "Gone without a trace" not in html
+
+
+def test_deleted_chain_is_kept_while_a_grandchild_lives(client, article):
+    top = add(article)
+    middle = add(article, parent=top)
+    bottom = add(article, parent=middle, body="Still here")
+    Comment.objects.filter(pk__in=[top.pk, middle.pk]).update(deleted_at=timezone.now())
+    html = client.get(article.get_absolute_url()).content.decode()
+    assert comment_ids(html) == [top.pk, middle.pk, bottom.pk]
+
+
+def capture_queries(client, url, **extra):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, **extra)
+    assert response.status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_page_of_threads_costs_the_same_queries_at_20_and_2000_comments(
+    client, make_article, reader, signed_in, django_assert_max_num_queries
+):
+    if signed_in:
+        client.force_login(reader)
+    small, large = make_article(), make_article()
+    bulk_threads(small, 10, replies_each=1)  # 20 comments
+    bulk_threads(large, 1000, replies_each=1)  # 2,000 comments
+
+    counts = {}
+    for article in (small, large):
+        list_url = reverse("comments:list", kwargs={"slug": article.slug})
+        with django_assert_max_num_queries(8):
+            client.get(list_url, **HTMX)
+        counts[article.pk] = (
+            capture_queries(client, list_url, **HTMX),
+            capture_queries(client, article.get_absolute_url()),
+        )
+
+    assert counts[small.pk] == counts[large.pk]
