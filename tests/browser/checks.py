@@ -70,22 +70,27 @@ class HtmlCapture:
         self.sources = {}
 
     def watch(self, context, site_url):
-        def on_response(response):
-            if not response.url.startswith(site_url):
+        def on_request_finished(request):
+            if not request.url.startswith(site_url):
                 return
-            path = urlsplit(response.url).path
+            path = urlsplit(request.url).path
+            is_fragment = request.headers.get("hx-request") == "true"
             if path.startswith(NOT_CHECKED_PATHS) or not (
+                is_fragment or request.resource_type == "document"
+            ):
+                return
+            response = request.response()
+            if response is None or not (
                 200 <= response.status < 300 or 400 <= response.status < 500
             ):
                 return
             if "text/html" not in (response.headers.get("content-type") or ""):
                 return
-            is_fragment = response.request.headers.get("hx-request") == "true"
-            if not is_fragment and response.request.resource_type != "document":
-                return
-            self.add(response.text(), f"{response.request.method} {path}", is_fragment)
+            self.add(response.text(), f"{request.method} {path}", is_fragment)
 
-        context.on("response", on_response)
+        # Bodies are complete only once a request has finished; reading them earlier can wait
+        # for ever on a document that replaces the one being read.
+        context.on("requestfinished", on_request_finished)
 
     def add(self, html, source, is_fragment):
         document = wrap_fragment(html) if is_fragment else html
@@ -147,3 +152,39 @@ def vnu_errors(capture):
             + (f"\n    {extract[:200]}" if extract else "")
         )
     return errors
+
+
+def mark_document(page):
+    """Tag the loaded document, so a later full reload (which drops the tag) can be noticed."""
+    page.evaluate("() => { window.evrDocumentMark = 'same document'; }")
+
+
+def assert_same_document(page):
+    mark = page.evaluate("() => window.evrDocumentMark")
+    assert mark == "same document", "the browser loaded a new page instead of swapping a fragment"
+
+
+FOCUS_IS_VISIBLE = """() => {
+  const element = document.activeElement;
+  const style = getComputedStyle(element);
+  const outlined = style.outlineStyle !== "none" && style.outlineWidth !== "0px";
+  return element.matches(":focus-visible") && (outlined || style.boxShadow !== "none");
+}"""
+
+
+def tab_to(page, target, *, shift=False, limit=150):
+    """Press Tab until `target` has the focus, as a keyboard user would; fail if it never does."""
+    key = "Shift+Tab" if shift else "Tab"
+    for _ in range(limit):
+        page.keyboard.press(key)
+        if target.evaluate("element => element === document.activeElement"):
+            assert page.evaluate(FOCUS_IS_VISIBLE), "the focused element shows no focus indicator"
+            return
+    raise AssertionError(f"{target} was not reached with {limit} presses of {key}")
+
+
+def focused_element_description(page):
+    return page.evaluate(
+        "() => { const e = document.activeElement;"
+        " return e ? e.outerHTML.slice(0, 160) : 'nothing'; }"
+    )

@@ -147,10 +147,15 @@ def screenshot():
     """Save a full-page screenshot named after the state, the viewport and the colour scheme."""
     SCREENSHOTS.mkdir(exist_ok=True)
 
-    def take(page, state, scheme="light", *, full_page=True):
+    def take(target, state, scheme="light", *, full_page=True):
+        """`target` is a page, or a locator to picture one element of it."""
+        page = getattr(target, "page", target)
         size = page.viewport_size
         path = SCREENSHOTS / f"{state}-{size['width']}x{size['height']}-{scheme}.png"
-        page.screenshot(path=path, full_page=full_page)
+        if target is page:
+            page.screenshot(path=path, full_page=full_page)
+        else:
+            target.screenshot(path=path)
         return path
 
     return take
