@@ -49,6 +49,8 @@ def _bump(poll, counter):
 
 
 def _over_ip_cap(poll, ip_hash, now):
+    # A soft cap: two first votes from one address at the same instant may both get in, which
+    # is fine for stopping ballot stuffing and keeps votes from queueing behind one lock.
     cap = settings.EVR_POLL_VOTES_PER_IP
     if cap <= 0 or not ip_hash:
         return False
