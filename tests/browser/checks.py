@@ -5,6 +5,7 @@ import json
 import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -49,16 +50,74 @@ def format_violations(violations):
     return "\n".join(lines)
 
 
+VOID_ELEMENTS = {
+    "area",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "wbr",
+}
+PARENT_FOR = {"li": "ul", "tr": "table", "tbody": "table", "thead": "table", "option": "select"}
+
+
+class _TopLevelElements(HTMLParser):
+    """Finds where each top-level element of a fragment starts, and whether it is out-of-band."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.depth = 0
+        self.starts = []
+
+    def handle_starttag(self, tag, attrs):
+        if self.depth == 0:
+            self.starts.append((self.getpos(), tag, "hx-swap-oob" in dict(attrs)))
+        if tag not in VOID_ELEMENTS:
+            self.depth += 1
+
+    def handle_startendtag(self, tag, attrs):
+        if self.depth == 0:
+            self.starts.append((self.getpos(), tag, "hx-swap-oob" in dict(attrs)))
+
+    def handle_endtag(self, tag):
+        if tag not in VOID_ELEMENTS:
+            self.depth -= 1
+
+
 def wrap_fragment(html):
-    """A minimal document around an HTMX fragment, with the parent its root element needs."""
-    start = html.lstrip()[:4].lower()
-    if start.startswith("<li"):
-        html = f"<ul>{html}</ul>"
-    elif start.startswith(("<tr", "<tbo")):
-        html = f"<table>{html}</table>"
+    """A minimal document around an HTMX fragment, as the page would hold it after the swap.
+
+    Out-of-band elements stand on their own (htmx moves them elsewhere); the rest gets the
+    parent its first element needs, e.g. a list around list items appended to a list.
+    """
+    parser = _TopLevelElements()
+    parser.feed(html)
+    line_offsets = [0]
+    for line in html.splitlines(keepends=True):
+        line_offsets.append(line_offsets[-1] + len(line))
+    pieces = []
+    for index, ((line, column), tag, out_of_band) in enumerate(parser.starts):
+        start = line_offsets[line - 1] + column
+        end = len(html)
+        if index + 1 < len(parser.starts):
+            (next_line, next_column), _, _ = parser.starts[index + 1]
+            end = line_offsets[next_line - 1] + next_column
+        pieces.append((tag, out_of_band, html[start:end]))
+    swapped = "".join(piece for _, out_of_band, piece in pieces if not out_of_band)
+    first_tag = next((tag for tag, out_of_band, _ in pieces if not out_of_band), None)
+    if first_tag in PARENT_FOR:
+        swapped = f"<{PARENT_FOR[first_tag]}>{swapped}</{PARENT_FOR[first_tag]}>"
+    out_of_band = "".join(piece for _, out_of_band, piece in pieces if out_of_band)
+    if not pieces:
+        swapped = html
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>HTMX fragment</title></head><body>{html}</body></html>"
+        f"<title>HTMX fragment</title></head><body>{swapped}{out_of_band}</body></html>"
     )
 
 
