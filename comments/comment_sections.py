@@ -210,17 +210,17 @@ def comment_counts(reader, article):
     )
 
 
-def comment_section(request, article, *, params=None, form=None):
+def comment_section(request, article):
+    """The comment section as this reader sees it, in the order and page the query asks for."""
     reader = Reader.from_request(request)
-    params = request.GET if params is None else params
+    params = request.GET
     stance_choices = list(PollChoice.objects.filter(poll__article=article).select_related("poll"))
     list_form = CommentListForm(params, stance_choices=stance_choices)
     sort = list_form.value("sort", DEFAULT_SORT)
     stance = list_form.value("stance")
     page = thread_page(reader, article, sort=sort, stance=stance, page_number=params.get("page", 1))
     counts = comment_counts(reader, article)
-    if form is None and reader.can_post:
-        form = CommentForm(guest=reader.is_guest, auto_id="comment-%s")
+    form = CommentForm(guest=reader.is_guest, auto_id="comment-%s") if reader.can_post else None
     return CommentSection(
         article=article,
         reader=reader,

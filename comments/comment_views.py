@@ -7,7 +7,7 @@ JavaScript too.
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -54,7 +54,7 @@ def _comment_or_404(request, pk, *, listed=True):
     reader = Reader.from_request(request)
     shown = comment_for_reader(reader, comment, listed=listed)
     if shown is None:
-        get_object_or_404(Comment.objects.none())
+        raise Http404("No such comment.")
     return shown, reader
 
 
