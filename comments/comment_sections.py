@@ -18,6 +18,7 @@ from .moderation import can_moderate
 from .readers import reader_token
 
 PAGE_SIZE = 20
+GUEST_NAME_SESSION_KEY = "evr_guest_name"
 HELD_STATUSES = (Comment.Status.PENDING, Comment.Status.SPAM)
 
 
@@ -201,6 +202,15 @@ class CommentSection:
         return words
 
 
+def new_comment_form(request, reader, *, reply_to=None):
+    """An empty comment or reply form; a guest's display name is remembered for them."""
+    initial = {}
+    if reader.is_guest:
+        initial["author_name"] = request.session.get(GUEST_NAME_SESSION_KEY, "")
+    auto_id = f"reply-{reply_to.pk}-%s" if reply_to else "comment-%s"
+    return CommentForm(guest=reader.is_guest, reply_to=reply_to, initial=initial, auto_id=auto_id)
+
+
 def comment_counts(reader, article):
     """How many comments the heading shows, and the newest one, for new-comment polling."""
     return (
@@ -220,7 +230,7 @@ def comment_section(request, article):
     stance = list_form.value("stance")
     page = thread_page(reader, article, sort=sort, stance=stance, page_number=params.get("page", 1))
     counts = comment_counts(reader, article)
-    form = CommentForm(guest=reader.is_guest, auto_id="comment-%s") if reader.can_post else None
+    form = new_comment_form(request, reader) if reader.can_post else None
     return CommentSection(
         article=article,
         reader=reader,

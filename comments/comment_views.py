@@ -17,10 +17,12 @@ from articles.models import Article
 
 from . import services
 from .comment_sections import (
+    GUEST_NAME_SESSION_KEY,
     Reader,
     comment_counts,
     comment_for_reader,
     comment_section,
+    new_comment_form,
     thread_page_number,
     visible_comments,
 )
@@ -238,6 +240,8 @@ def _post_comment(request, article, *, parent=None):
     else:
         message = "Your comment was received and is awaiting moderation."
 
+    if reader.is_guest:
+        request.session[GUEST_NAME_SESSION_KEY] = created.author_name
     if not request.htmx:
         messages.success(request, message)
         return redirect(created)
@@ -251,7 +255,7 @@ def _post_comment(request, article, *, parent=None):
             "article": article,
             "comment": comment,
             "parent": parent,
-            "form": None if parent else CommentForm(guest=reader.is_guest, auto_id=auto_id),
+            "form": None if parent else new_comment_form(request, reader),
             "comment_total": comment_counts(reader, article)["total"],
         },
     )
@@ -274,7 +278,7 @@ def comment_reply(request, pk):
     if not parent.can_respond:
         message = GUESTS_CLOSED if not reader.can_post else REPLIES_CLOSED
         return _refused(request, message, comment=parent, status=403)
-    form = CommentForm(guest=reader.is_guest, reply_to=parent, auto_id=f"reply-{parent.pk}-%s")
+    form = new_comment_form(request, reader, reply_to=parent)
     context = {"form": form, "parent": parent, "article": parent.article}
     if request.htmx:
         return render(request, PARTIALS + "reply-form", context)

@@ -100,6 +100,17 @@ def test_guest_needs_a_display_name_and_email_is_never_shown(client, article):
     assert Comment.objects.get().email == "ana@example.com"
 
 
+def test_a_guests_display_name_is_remembered_for_their_next_comment(client, article):
+    response = post_comment(client, article, author_name="Ana")
+    assert 'name="author_name" value="Ana"' in response.content.decode()
+    page = client.get(article.get_absolute_url()).content.decode()
+    assert 'name="author_name" value="Ana"' in page
+    assert (
+        'name="author_name" value="Ana"'
+        not in Client().get(article.get_absolute_url()).content.decode()
+    )
+
+
 def test_signed_in_reader_posts_under_their_account(client, article, reader):
     client.force_login(reader)
     page = client.get(article.get_absolute_url()).content.decode()
