@@ -58,6 +58,32 @@
     }
   });
 
+  function unsentText(container) {
+    return Array.prototype.filter.call(container.querySelectorAll("textarea"), function (box) {
+      return box.value.trim() && box.value !== box.defaultValue;
+    });
+  }
+
+  // Nothing typed is lost: a swap that would replace an unsent reply or edit asks first,
+  // and reopening a reply form that already holds text just returns to it.
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.querySelectorAll) return;
+    // The form being sent (or cancelled) is the one holding the text: let it go.
+    var sending = event.detail.elt && event.detail.elt.closest("form");
+    var unsent = unsentText(target).filter(function (box) {
+      return box.form !== sending;
+    });
+    if (!unsent.length) return;
+    if (target.classList.contains("comment__slot")) {
+      event.preventDefault();
+      focusElement(unsent[0]);
+    } else if (!window.confirm("You have text that is not posted yet. Discard it?")) {
+      event.preventDefault();
+      focusElement(unsent[0]);
+    }
+  });
+
   // "Cancel" on a reply or report form opened in place: close it and return to the comment.
   document.addEventListener("click", function (event) {
     var cancel = event.target.closest("[data-cancel-form]");
