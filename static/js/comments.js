@@ -4,7 +4,7 @@
   "use strict";
 
   var announceTimer = null;
-  var FIRST_FIELD = "input:not([type='hidden']):not([tabindex='-1']), textarea, .comment-notice";
+  var TEXT_FIELDS = "input[type='text']:not([tabindex='-1']), input[type='email'], textarea";
 
   function announce(message) {
     var region = document.getElementById("live-region");
@@ -23,6 +23,17 @@
       element.setAttribute("tabindex", "-1");
     }
     element.focus();
+  }
+
+  // Where a newly opened form wants the reader: the first choice, else the first empty box.
+  function firstFieldToFill(container) {
+    var choice = container.querySelector("input[type='radio']");
+    if (choice) return choice;
+    var fields = container.querySelectorAll(TEXT_FIELDS);
+    for (var index = 0; index < fields.length; index++) {
+      if (!fields[index].value) return fields[index];
+    }
+    return container.querySelector("textarea, .comment-notice");
   }
 
   document.addEventListener("evr:announce", function (event) {
@@ -50,7 +61,7 @@
       return;
     }
     if (target.classList && target.classList.contains("comment__slot")) {
-      focusElement(target.querySelector(FIRST_FIELD));
+      focusElement(firstFieldToFill(target));
     } else if (target.classList && target.classList.contains("comment")) {
       var editor = document.getElementById(target.id);
       var box = editor && editor.querySelector("form.comment-form--edit textarea");
