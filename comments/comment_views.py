@@ -84,8 +84,7 @@ def _refused(request, message, *, comment=None, status=403):
 
 
 def _list_query(request):
-    query = request.GET.copy()
-    return f"?{query.urlencode()}" if query else ""
+    return f"?{request.GET.urlencode()}" if request.GET else ""
 
 
 # Reading
