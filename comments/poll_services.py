@@ -41,7 +41,7 @@ class VoteResult:
 
 
 def _when(moment):
-    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    return date_format(timezone.localtime(moment), "j F Y, H:i T")
 
 
 def _bump(poll, counter):
