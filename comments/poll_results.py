@@ -1,6 +1,6 @@
 """Reading a poll: its state, who may see its results, and the numbers themselves."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from django.db.models import Count, Prefetch
@@ -128,16 +128,7 @@ class PollPanel:
         return hidden_results_note(self.poll, state=self.state)
 
     def with_message(self, message, *, is_error=False):
-        return PollPanel(
-            poll=self.poll,
-            state=self.state,
-            reader_choice_id=self.reader_choice_id,
-            results_visible=self.results_visible,
-            choices=self.choices,
-            total_votes=self.total_votes,
-            message=message,
-            message_is_error=is_error,
-        )
+        return replace(self, message=message, message_is_error=is_error)
 
 
 def choices_with_counts():
@@ -185,18 +176,6 @@ def build_panel(poll, *, reader_choice_id, is_editor, now=None):
         results_visible=visible,
         choices=rows,
         total_votes=sum(counts),
-    )
-
-
-def panel_for_request(request, poll_pk):
-    """The panel of one poll for this request, or None when there is no such poll."""
-    poll = polls_with_counts().filter(pk=poll_pk).first()
-    if poll is None:
-        return None
-    return build_panel(
-        poll,
-        reader_choice_id=reader_choice_ids(request, [poll]).get(poll.pk),
-        is_editor=is_poll_editor(request.user),
     )
 
 
