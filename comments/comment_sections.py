@@ -137,9 +137,14 @@ def ordered_threads(reader, article, *, sort=DEFAULT_SORT, stance=None):
     return threads.order_by(*SORTS[sort][1])
 
 
-def thread_page(reader, article, *, sort=DEFAULT_SORT, stance=None, page_number=1) -> Page:
+def thread_page(
+    reader, article, *, sort=DEFAULT_SORT, stance=None, upto=None, page_number=1
+) -> Page:
     """A page of top-level comments, each with `.children` (and theirs) filled in."""
-    threads = with_reader_facts(ordered_threads(reader, article, sort=sort, stance=stance), reader)
+    threads = ordered_threads(reader, article, sort=sort, stance=stance)
+    if upto is not None:
+        threads = threads.filter(pk__lte=upto)
+    threads = with_reader_facts(threads, reader)
     page = Paginator(threads, PAGE_SIZE).get_page(page_number)
     tops = decorate(list(page.object_list), reader)
     page.object_list = tops
@@ -185,6 +190,7 @@ class CommentSection:
     list_form: CommentListForm
     total: int
     latest_pk: int
+    upto: int
     form: CommentForm | None = None
     stance_choices: list = field(default_factory=list)
 
@@ -228,7 +234,10 @@ def comment_section(request, article):
     list_form = CommentListForm(params, stance_choices=stance_choices)
     sort = list_form.value("sort", DEFAULT_SORT)
     stance = list_form.value("stance")
-    page = thread_page(reader, article, sort=sort, stance=stance, page_number=params.get("page", 1))
+    upto = list_form.value("upto")
+    page = thread_page(
+        reader, article, sort=sort, stance=stance, upto=upto, page_number=params.get("page", 1)
+    )
     counts = comment_counts(reader, article)
     form = new_comment_form(request, reader) if reader.can_post else None
     return CommentSection(
@@ -240,6 +249,7 @@ def comment_section(request, article):
         list_form=list_form,
         total=counts["total"],
         latest_pk=counts["latest"] or 0,
+        upto=upto if upto is not None else counts["latest"] or 0,
         form=form,
         stance_choices=stance_choices,
     )

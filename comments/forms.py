@@ -155,6 +155,9 @@ class CommentListForm(forms.Form):
         required=False,
         empty_value=None,
     )
+    # Later pages leave out threads newer than the first page the reader saw, so nothing
+    # posted meanwhile pushes a thread they have already seen onto the next page again.
+    upto = forms.IntegerField(required=False, min_value=0)
 
     def __init__(self, *args, stance_choices=(), **kwargs):
         super().__init__(*args, **kwargs)

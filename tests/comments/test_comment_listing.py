@@ -126,8 +126,12 @@ def test_twenty_threads_a_page_with_page_links_and_load_more(client, article):
     assert top_level_ids(first) == [top.pk for top in tops[:20]]
     assert "Page 1 of 3" in first
     more_url = reverse("comments:more", kwargs={"slug": article.slug})
-    assert f'hx-get="{more_url}?page=2" hx-target="#comments" hx-swap="beforeend"' in first
-    assert f'href="{article.get_absolute_url()}?page=2#comments"' in first
+    upto = max(top.pk for top in tops)
+    assert (
+        f'hx-get="{more_url}?page=2&amp;upto={upto}" hx-target="#comments" hx-swap="beforeend"'
+        in first
+    )
+    assert f'href="{article.get_absolute_url()}?page=2&amp;upto={upto}#comments"' in first
 
     second = client.get(article.get_absolute_url(), {"page": 2}).content.decode()
     assert top_level_ids(second) == [top.pk for top in tops[20:40]]
@@ -144,10 +148,28 @@ def test_load_more_keeps_the_chosen_order(client, article):
     tops = bulk_threads(article, 25)
     more_url = reverse("comments:more", kwargs={"slug": article.slug})
     page = client.get(article.get_absolute_url(), {"sort": "oldest"}).content.decode()
-    assert f'hx-get="{more_url}?sort=oldest&amp;page=2"' in page
+    upto = max(top.pk for top in tops)
+    assert f'hx-get="{more_url}?sort=oldest&amp;page=2&amp;upto={upto}"' in page
 
     html = client.get(more_url, {"sort": "oldest", "page": 2}, **HTMX).content.decode()
     assert comment_ids(html) == [top.pk for top in reversed(tops)][20:]
+
+
+def test_comments_posted_meanwhile_do_not_repeat_a_thread_on_the_next_page(client, article):
+    tops = bulk_threads(article, 25)
+    first = client.get(article.get_absolute_url()).content.decode()
+    shown = top_level_ids(first)
+    upto = max(top.pk for top in tops)
+    add(article, body="Posted after the page was shown")
+
+    more = client.get(
+        reverse("comments:more", kwargs={"slug": article.slug}),
+        {"page": 2, "upto": upto},
+        **HTMX,
+    ).content.decode()
+
+    assert comment_ids(more) == [top.pk for top in tops[20:]]
+    assert not set(shown) & set(comment_ids(more))
 
 
 def test_out_of_range_page_shows_the_last_page(client, article):
