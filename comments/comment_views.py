@@ -294,12 +294,16 @@ def _own_comment_or_403(request, pk, *, listed=True):
     return comment, reader, None
 
 
-def _comment_changed(request, comment, message):
-    """The updated comment for htmx; back to it on the page without JavaScript."""
+def _comment_changed(request, comment, message, *, recount=False):
+    """The updated comment for htmx (and the heading's count if it changed); back to it on
+    the page without JavaScript."""
     reader = Reader.from_request(request)
     fresh = comment_for_reader(reader, comment, listed=False)
     if request.htmx:
-        response = render(request, PARTIALS + "comment", {"comment": fresh})
+        context = {"comment": fresh}
+        if recount:
+            context["comment_total"] = comment_counts(reader, comment.article)["total"]
+        response = render(request, PARTIALS + "comment-changed", context)
         return _announce(response, message, focus=f"#c-{comment.pk}")
     messages.success(request, message)
     if comment_for_reader(reader, comment) is None:
@@ -366,7 +370,7 @@ def comment_delete(request, pk):
         return refused
     if request.method == "POST":
         services.comment_delete(comment=comment)
-        return _comment_changed(request, comment, "Your comment was deleted.")
+        return _comment_changed(request, comment, "Your comment was deleted.", recount=True)
     return render(request, "comments/comment_delete.html", {"comment": comment})
 
 

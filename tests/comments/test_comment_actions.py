@@ -142,7 +142,9 @@ def test_guest_deletes_their_own_comment_any_time(article):
     response = client.post(url("delete", comment), **HTMX)
 
     assert response.status_code == 200
-    assert "[deleted]" in response.content.decode()
+    html = response.content.decode()
+    assert "[deleted]" in html
+    assert '<span id="comment-count" class="comment-count" hx-swap-oob="true">(0)</span>' in html
     comment.refresh_from_db()
     assert comment.deleted_at is not None
     assert Comment.objects.filter(pk=comment.pk).exists()  # soft delete
