@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VNU_JAR = PROJECT_ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -247,3 +248,19 @@ def focused_element_description(page):
         "() => { const e = document.activeElement;"
         " return e ? e.outerHTML.slice(0, 160) : 'nothing'; }"
     )
+
+
+def expect_focus_inside(page, selector, *, after, timeout=2_000):
+    """Wait for the focus to land inside `selector` (it moves once htmx has settled)."""
+    try:
+        page.wait_for_function(
+            "selector => { const e = document.activeElement;"
+            " return !!e && e !== document.body && !!e.closest(selector); }",
+            arg=selector,
+            timeout=timeout,
+        )
+    except PlaywrightTimeoutError:
+        raise AssertionError(
+            f"after {after} the focus is not inside {selector} but on "
+            + focused_element_description(page)
+        ) from None

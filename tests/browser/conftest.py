@@ -143,6 +143,12 @@ def context(reader_context):
 
 
 @pytest.fixture
+def readers_type_fast(monkeypatch):
+    """The comment form's anti-bot time trap wants seconds of typing; test readers are quicker."""
+    monkeypatch.setattr("comments.forms.MIN_SECONDS_TO_FILL", 0)
+
+
+@pytest.fixture
 def screenshot():
     """Save a full-page screenshot named after the state, the viewport and the colour scheme."""
     SCREENSHOTS.mkdir(exist_ok=True)

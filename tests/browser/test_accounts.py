@@ -6,14 +6,9 @@ from playwright.sync_api import expect
 
 from .checks import assert_accessible
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("readers_type_fast")]
 
 PASSWORD = "a-long-Passw0rd!"
-
-
-@pytest.fixture(autouse=True)
-def _readers_type_fast(monkeypatch):
-    monkeypatch.setattr("comments.forms.MIN_SECONDS_TO_FILL", 0)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -12,13 +12,7 @@ from .checks import (
     mark_document,
 )
 
-pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(autouse=True)
-def _readers_type_fast(monkeypatch):
-    """The form's anti-bot time trap wants a few seconds of typing; these readers are quicker."""
-    monkeypatch.setattr("comments.forms.MIN_SECONDS_TO_FILL", 0)
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("readers_type_fast")]
 
 
 def make_comments(article, count, *, author="Earlier reader"):
@@ -144,8 +138,8 @@ def test_reader_loads_more_comments_and_sorts_them(page, seeded_article):
 def test_author_edits_then_deletes_their_comment(page, seeded_article):
     page.goto(seeded_article.get_absolute_url())
     post_as_guest(page, "Ana", "The Micra successor will be the bigger news.")
+    expect(comment_with_text(page, "The Micra successor will be the bigger news.")).to_be_visible()
     comment = page.locator(f"#c-{Comment.objects.get().pk}")
-    expect(comment).to_be_visible()
     mark_document(page)
 
     comment.get_by_role("link", name="Edit").click()
@@ -187,3 +181,16 @@ def test_another_reader_reports_a_comment(page, seeded_article):
     assert earlier.reports.count() == 1
     assert_same_document(page)
     assert_accessible(page, "after reporting a comment")
+
+
+def test_loading_more_after_posting_shows_no_comment_twice(page, seeded_article):
+    make_comments(seeded_article, PAGE_SIZE + 1)
+    page.goto(seeded_article.get_absolute_url())
+    post_as_guest(page, "Ana", "Posted before loading more.")
+    expect(comment_with_text(page, "Posted before loading more.")).to_be_visible()
+
+    page.get_by_role("link", name="Load more comments").click()
+
+    expect(page.get_by_role("link", name="Load more comments")).to_have_count(0)
+    ids = page.locator("#comments .comment").evaluate_all("elements => elements.map(e => e.id)")
+    assert len(ids) == len(set(ids)) == PAGE_SIZE + 2, f"comments shown twice: {ids}"

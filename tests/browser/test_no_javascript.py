@@ -40,3 +40,25 @@ def test_fact_sources_are_highlighted_without_javascript(page_without_js, seeded
     expect(paragraph).to_be_in_viewport()
     assert paragraph.evaluate("element => element.matches(':target')")
     expect(paragraph).not_to_have_css("background-color", "rgba(0, 0, 0, 0)")
+
+
+@pytest.mark.usefixtures("readers_type_fast")
+def test_reader_without_javascript_comments_and_fixes_an_error(page_without_js, seeded_article):
+    page = page_without_js
+    page.goto(seeded_article.get_absolute_url())
+    form = page.locator("#comment-form")
+    form.get_by_label("Display name").fill("Noor")
+    with page.expect_navigation():
+        form.get_by_role("button", name="Post comment").click()
+
+    body = page.get_by_label("Your comment")
+    expect(body).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Display name")).to_have_value("Noor")
+
+    body.fill("Works fine with scripts blocked.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Post comment").click()
+
+    posted = page.locator("#comments .comment").filter(has_text="Works fine with scripts blocked.")
+    expect(posted).to_contain_text("Noor")
+    expect(page.get_by_role("status").filter(has_text="Your comment was posted.")).to_be_visible()

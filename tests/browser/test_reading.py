@@ -1,6 +1,8 @@
 import pytest
 from playwright.sync_api import expect
 
+from comments import services
+
 from .checks import assert_accessible
 
 pytestmark = pytest.mark.browser
@@ -30,6 +32,8 @@ def test_reader_follows_a_fact_to_its_highlighted_source(
     expect(facts_table).to_be_visible()
     assert_accessible(page, f"article, {viewport}, {scheme}")
     screenshot(page, "article", scheme)
+    screenshot(page, "article-top", scheme, full_page=False)
+    screenshot(facts_table, "model-facts-table", scheme)
 
     source_link = facts_table.locator("a.source-link[href^='#p-']").first
     anchor = source_link.get_attribute("href").removeprefix("#")
@@ -58,3 +62,41 @@ def test_key_point_sources_are_highlighted_too(page, seeded_article):
     page.wait_for_function(
         HIGHLIGHT_DIFFERS, arg=[key_point.element_handle(), other.element_handle()]
     )
+
+
+@pytest.mark.usefixtures("readers_type_fast")
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_discussion_after_voting_and_with_a_form_error(
+    page, seeded_article, screenshot, viewport, scheme
+):
+    poll = seeded_article.polls.get()
+    parent = services.comment_create(
+        article=seeded_article,
+        parent=None,
+        user=None,
+        reader_token="",
+        author_name="Marta",
+        body="A small Nissan at Twingo prices would finally make sense for my commute.",
+    )
+    services.comment_create(
+        article=seeded_article,
+        parent=parent,
+        user=None,
+        reader_token="",
+        author_name="Sam",
+        body="Only if the range is enough for the motorway home.",
+    )
+    page.set_viewport_size(VIEWPORTS[viewport])
+    page.emulate_media(color_scheme=scheme)
+    page.goto(seeded_article.get_absolute_url())
+
+    choice = poll.choices.order_by("position").first()
+    page.locator(f"#poll-{poll.pk}").get_by_label(choice.label, exact=False).check()
+    page.locator(f"#poll-{poll.pk}").get_by_role("button", name="Vote").click()
+    expect(page.locator(f"#poll-{poll.pk}-results")).to_contain_text("Your vote")
+    page.locator("#comment-form").get_by_role("button", name="Post comment").click()
+    expect(page.locator("#comment-form .errorlist").first).to_be_visible()
+
+    assert_accessible(page, f"voted, comments and a form error, {viewport}, {scheme}")
+    screenshot(page.locator(".discussion"), "discussion", scheme)
