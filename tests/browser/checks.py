@@ -232,7 +232,7 @@ FOCUS_IS_VISIBLE = """() => {
 }"""
 
 
-def tab_to(page, target, *, shift=False, limit=150):
+def tab_to(page, target, *, shift=False, limit=400):
     """Press Tab until `target` has the focus, as a keyboard user would; fail if it never does."""
     key = "Shift+Tab" if shift else "Tab"
     for _ in range(limit):
