@@ -105,9 +105,12 @@ def test_results_after_voting_are_hidden_until_the_reader_votes(client, make_pol
     page = client.get(poll.article.get_absolute_url()).text
     assert "Results appear once you have voted." in page
     assert "data-votes=" not in page
+    assert 'hx-trigger="every 15s"' not in page, "nothing to refresh before voting"
+    assert "Refresh results" not in page
 
     vote(client, poll)
     assert results_shown(client, poll)
+    assert 'hx-trigger="every 15s"' in client.get(poll.article.get_absolute_url()).text
 
 
 def test_results_always_visible_are_shown_before_voting(client, make_poll):
