@@ -144,10 +144,12 @@ def comment_report(*, comment, user, reader_token, reason, note=""):
         except IntegrityError:
             return False
         Comment.objects.filter(pk=comment.pk).update(report_count=F("report_count") + 1)
-        reporters = comment.reports.count()
-        if reporters >= settings.EVR_REPORTS_TO_HIDE:
-            Comment.objects.filter(pk=comment.pk, status=Comment.Status.APPROVED).update(
-                status=Comment.Status.PENDING,
-                hold_reason=REPORTS_HOLD_REASON.format(count=reporters),
-            )
+        # report_count holds the reports since a moderator last approved the comment.
+        threshold = settings.EVR_REPORTS_TO_HIDE
+        Comment.objects.filter(
+            pk=comment.pk, status=Comment.Status.APPROVED, report_count__gte=threshold
+        ).update(
+            status=Comment.Status.PENDING,
+            hold_reason=REPORTS_HOLD_REASON.format(count=threshold),
+        )
         return True

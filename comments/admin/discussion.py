@@ -137,9 +137,13 @@ class CommentAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        # Dismissed reports no longer count towards hiding the comment.
         comment = form.instance
-        comment.report_count = comment.reports.count()
+        if "status" in form.changed_data and comment.status == Comment.Status.APPROVED:
+            # Approving is the moderator's answer to the reports so far: only new ones count.
+            comment.report_count = 0
+        else:
+            # Dismissed reports no longer count towards hiding the comment.
+            comment.report_count = min(comment.report_count, comment.reports.count())
         Comment.objects.filter(pk=comment.pk).update(report_count=comment.report_count)
 
     def get_urls(self):
@@ -233,8 +237,12 @@ class CommentAdmin(admin.ModelAdmin):
 
     def _set_status(self, request, queryset, status, done):
         comments = list(queryset.select_related(None).only("pk", "author_name", "body"))
+        changes = {"status": status}
+        if status == Comment.Status.APPROVED:
+            # Approving is the moderator's answer to the reports so far: only new ones count.
+            changes.update(report_count=0, hold_reason="")
         updated = Comment.objects.filter(pk__in=[comment.pk for comment in comments]).update(
-            status=status
+            **changes
         )
         # Each comment's history then says who moderated it, and how.
         LogEntry.objects.log_actions(

@@ -237,6 +237,32 @@ def test_reports_from_distinct_readers_hide_the_comment(article, settings):
     assert f'id="c-{comment.pk}"' not in Client().get(article.get_absolute_url()).content.decode()
 
 
+def test_after_a_moderator_approves_only_new_reports_count(article, settings, staff_user):
+    settings.EVR_REPORTS_TO_HIDE = 2
+    comment = add(article)
+    for token in ("r-1", "r-2"):
+        guest_client(token).post(url("report", comment), {"reason": "spam"}, **HTMX)
+    comment.refresh_from_db()
+    assert comment.status == Comment.Status.PENDING
+
+    moderator = Client()
+    moderator.force_login(staff_user)
+    moderator.post(
+        reverse("admin:comments_comment_changelist"),
+        {"action": "approve", "_selected_action": [comment.pk]},
+    )
+    comment.refresh_from_db()
+    assert (comment.status, comment.report_count) == (Comment.Status.APPROVED, 0)
+
+    guest_client("r-3").post(url("report", comment), {"reason": "abuse"}, **HTMX)
+    comment.refresh_from_db()
+    assert comment.status == Comment.Status.APPROVED, "one new report must not re-hide it"
+    guest_client("r-4").post(url("report", comment), {"reason": "abuse"}, **HTMX)
+    comment.refresh_from_db()
+    assert comment.status == Comment.Status.PENDING
+    assert comment.reports.count() == 4
+
+
 def test_own_comment_cannot_be_reported(article):
     comment = add(article, reader_token="guest-1")
     response = guest_client("guest-1").post(url("report", comment), {"reason": "spam"})
