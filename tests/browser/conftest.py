@@ -51,7 +51,8 @@ def pytest_collection_modifyitems(config, items):
     """Browser tests run last, the HTML check at the very end; without Chromium, not at all.
 
     Playwright's sync API leaves an event loop marked as running in the main thread, which
-    would make Django refuse database access in any test that ran after it.
+    would make Django refuse database access in any test that ran after it; and each
+    live-server test empties the database afterwards, data migrations' groups included.
     """
     browser_items = [item for item in items if item.get_closest_marker("browser")]
     if browser_items and chromium_executable() is None and not browser_required():
