@@ -111,3 +111,8 @@ def test_loader_keeps_editor_changes_unless_asked_to_overwrite():
     assert article.headline == SEED_LINES[0]
     assert Fact.objects.count() == len(read_seed()[0]["facts"])
     assert Poll.objects.count() == 1
+
+
+def test_loading_is_not_shown_as_an_update(client, seeded_article):
+    assert seeded_article.updated_at == seeded_article.published_at
+    assert "Updated <time" not in client.get(seeded_article.get_absolute_url()).text
