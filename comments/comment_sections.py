@@ -49,11 +49,12 @@ class Reader:
     def can_post(self):
         return self.user is not None or self.guests_allowed
 
-    def owns_q(self, prefix=""):
+    def owns_q(self):
+        """Selects rows (comments, marks) that belong to this reader; none for a new guest."""
         if self.user is not None:
-            return Q(**{f"{prefix}user": self.user})
+            return Q(user=self.user)
         if self.token:
-            return Q(**{f"{prefix}user__isnull": True, f"{prefix}reader_token": self.token})
+            return Q(user__isnull=True, reader_token=self.token)
         return Q(pk__in=[])
 
     def owns(self, comment):
