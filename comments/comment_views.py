@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget, trigger_client_event
@@ -39,6 +40,7 @@ GUESTS_CLOSED = "Log in or sign up to comment."
 REPLIES_CLOSED = "This comment can no longer be replied to."
 EDIT_WINDOW_OVER = "Comments can only be edited in the first {minutes} minutes."
 NOT_YOURS = "You can only change your own comments."
+AUTHOR_NAME_MAX_LENGTH = Comment._meta.get_field("author_name").max_length
 
 
 def _article_or_404(request, slug):
@@ -81,6 +83,13 @@ def _refused(request, message, *, comment=None, status=403):
         {"message": message, "comment": comment},
         status=status,
     )
+
+
+def _account_display_name(user):
+    """The name shown on a signed-in reader's comment. Accounts allow longer names than a
+    comment stores, so a long one is shortened rather than refused by the database."""
+    name = user.get_full_name() or user.get_username()
+    return Truncator(name).chars(AUTHOR_NAME_MAX_LENGTH)
 
 
 def _list_query(request):
@@ -223,11 +232,7 @@ def _post_comment(request, article, *, parent=None):
         parent=parent,
         user=user,
         reader_token=token,
-        author_name=(
-            (user.get_full_name() or user.get_username())
-            if user
-            else form.cleaned_data["author_name"]
-        ),
+        author_name=_account_display_name(user) if user else form.cleaned_data["author_name"],
         email="" if user else form.cleaned_data["email"],
         body=form.cleaned_data["body"],
         ip_hash=ip_hash(request),

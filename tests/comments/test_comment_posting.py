@@ -221,3 +221,14 @@ def test_contract_for_end_to_end_tests(client, article):
     assert 'name="author_name"' in html
     assert 'id="comments"' in html
     assert f'id="c-{comment.pk}" class="comment' in html
+
+
+def test_a_long_account_name_is_shortened_to_fit_the_comment(client, article, make_user):
+    client.force_login(make_user("u" * 150))
+
+    response = post_comment(client, article)
+
+    assert response.status_code == 200
+    comment = Comment.objects.get()
+    assert len(comment.author_name) == Comment._meta.get_field("author_name").max_length
+    assert comment.author_name.startswith("uuu") and comment.author_name.endswith("…")
