@@ -6,7 +6,7 @@ VNU_JAR := node_modules/vnu-jar/build/dist/vnu.jar
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test test-browser html-checker lint format bench seed superuser clean
+.PHONY: run serve test test-browser html-checker lint format bench superuser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,8 +61,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## Page speed, memory and queries; then exact counting of concurrent votes under gunicorn.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/poll_votes.py
 
 superuser: $(STAMP)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py createsuperuser
