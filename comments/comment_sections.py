@@ -8,7 +8,7 @@ vote) computed by subqueries.
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.paginator import Page, Paginator
+from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery, Value
 from django.utils import timezone
 
@@ -139,14 +139,25 @@ def ordered_threads(reader, article, *, sort=DEFAULT_SORT, stance=None):
 
 
 def thread_page(
-    reader, article, *, sort=DEFAULT_SORT, stance=None, upto=None, page_number=1
+    reader, article, *, sort=DEFAULT_SORT, stance=None, upto=None, page_number=1, appending=False
 ) -> Page:
-    """A page of top-level comments, each with `.children` (and theirs) filled in."""
+    """A page of top-level comments, each with `.children` (and theirs) filled in.
+
+    A page number past the end gives the last page, except when `appending` under threads
+    already shown: then it gives no threads, since the last page is already on screen (threads
+    hidden or deleted meanwhile can leave fewer pages than when the reader started)."""
     threads = ordered_threads(reader, article, sort=sort, stance=stance)
     if upto is not None:
         threads = threads.filter(pk__lte=upto)
     threads = with_reader_facts(threads, reader)
-    page = Paginator(threads, PAGE_SIZE).get_page(page_number)
+    paginator = Paginator(threads, PAGE_SIZE)
+    if appending:
+        try:
+            page = paginator.page(page_number)
+        except InvalidPage:
+            page = Page([], paginator.num_pages, paginator)
+    else:
+        page = paginator.get_page(page_number)
     tops = decorate(list(page.object_list), reader)
     page.object_list = tops
     if not tops:
@@ -227,8 +238,9 @@ def comment_counts(reader, article):
     )
 
 
-def comment_section(request, article):
-    """The comment section as this reader sees it, in the order and page the query asks for."""
+def comment_section(request, article, *, appending=False):
+    """The comment section as this reader sees it, in the order and page the query asks for.
+    `appending` asks for a page to add under the threads already shown."""
     reader = Reader.from_request(request)
     params = request.GET
     stance_choices = list(PollChoice.objects.filter(poll__article=article).select_related("poll"))
@@ -237,7 +249,13 @@ def comment_section(request, article):
     stance = list_form.value("stance")
     upto = list_form.value("upto")
     page = thread_page(
-        reader, article, sort=sort, stance=stance, upto=upto, page_number=params.get("page", 1)
+        reader,
+        article,
+        sort=sort,
+        stance=stance,
+        upto=upto,
+        page_number=params.get("page", 1),
+        appending=appending,
     )
     counts = comment_counts(reader, article)
     form = new_comment_form(request, reader) if reader.can_post else None

@@ -125,14 +125,14 @@ def comment_more(request, slug):
     article = _article_or_404(request, slug)
     if not request.htmx:
         return redirect(f"{article.get_absolute_url()}{_list_query(request)}#comments")
-    section = comment_section(request, article)
+    section = comment_section(request, article, appending=True)
     response = render(request, PARTIALS + "comment-more", {"comment_section": section})
     first = section.page.object_list[0] if section.page.object_list else None
     count = len(section.page.object_list)
+    if not count:
+        return _announce(response, "No more comments to load.")
     noun = "comment" if count == 1 else "comments"
-    return _announce(
-        response, f"{count} more {noun} loaded.", focus=f"#c-{first.pk}" if first else None
-    )
+    return _announce(response, f"{count} more {noun} loaded.", focus=f"#c-{first.pk}")
 
 
 @require_GET

@@ -1,3 +1,4 @@
+import json
 import re
 from datetime import timedelta
 
@@ -177,6 +178,27 @@ def test_out_of_range_page_shows_the_last_page(client, article):
     html = client.get(article.get_absolute_url(), {"page": "99"}).content.decode()
     assert top_level_ids(html) == [tops[-1].pk]
     assert client.get(article.get_absolute_url(), {"page": "abc"}).status_code == 200
+
+
+def test_load_more_past_the_last_page_adds_no_thread_again(client, article):
+    tops = bulk_threads(article, 21)
+    upto = max(top.pk for top in tops)
+    # A thread of the first page is hidden after the reader loaded it: one page is left.
+    Comment.objects.filter(pk=tops[0].pk).update(status=Comment.Status.REJECTED)
+
+    more = client.get(
+        reverse("comments:more", kwargs={"slug": article.slug}),
+        {"page": 2, "upto": upto},
+        **HTMX,
+    )
+
+    assert more.status_code == 200
+    html = more.content.decode()
+    assert comment_ids(html) == []
+    assert "Load more" not in html
+    assert json.loads(more["HX-Trigger-After-Settle"])["evr:announce"] == {
+        "message": "No more comments to load."
+    }
 
 
 def test_new_comment_poll(client, article):
