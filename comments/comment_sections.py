@@ -15,7 +15,7 @@ from django.utils import timezone
 from .forms import DEFAULT_SORT, SORTS, CommentForm, CommentListForm
 from .models import Comment, HelpfulMark, PollChoice, Vote
 from .moderation import can_moderate
-from .readers import reader_token
+from .readers import reader_lookup, reader_token
 
 PAGE_SIZE = 20
 GUEST_NAME_SESSION_KEY = "evr_guest_name"
@@ -51,11 +51,8 @@ class Reader:
 
     def owns_q(self):
         """Selects rows (comments, marks) that belong to this reader; none for a new guest."""
-        if self.user is not None:
-            return Q(user=self.user)
-        if self.token:
-            return Q(user__isnull=True, reader_token=self.token)
-        return Q(pk__in=[])
+        lookup = reader_lookup(user=self.user, reader_token=self.token)
+        return Q(**lookup) if lookup is not None else Q(pk__in=[])
 
     def owns(self, comment):
         if self.user is not None:

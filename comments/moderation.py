@@ -20,6 +20,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from .models import BannedWord, Comment, ReaderControl
+from .readers import reader_lookup
 
 # What the comment text turns into links: http(s):// URLs and bare www. hosts. A URL ends
 # before whitespace, quotes or angle brackets, and never on trailing punctuation.
@@ -135,11 +136,8 @@ def _normalized(text):
 
 
 def _posted_recently(comments, body, *, user, reader_token):
-    if user is not None:
-        reader = {"user": user}
-    elif reader_token:
-        reader = {"user__isnull": True, "reader_token": reader_token}
-    else:
+    reader = reader_lookup(user=user, reader_token=reader_token)
+    if reader is None:
         return False
     since = timezone.now() - DUPLICATE_WINDOW
     recent_bodies = comments.filter(

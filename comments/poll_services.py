@@ -12,6 +12,7 @@ from django.utils.formats import date_format
 
 from .models import Poll, Vote
 from .poll_results import PollState, poll_state
+from .readers import reader_lookup
 
 IP_CAP_WINDOW = timedelta(hours=1)
 
@@ -94,8 +95,8 @@ def poll_vote(*, poll, choice, user, reader_token, ip_hash, now=None):
             VoteOutcome.CLOSED, f"This poll closed on {_when(poll.closes_at)}; voting has ended."
         )
 
-    owner = {"user": user} if user is not None else {"user": None, "reader_token": reader_token}
-    if user is None and not reader_token:
+    owner = reader_lookup(user=user, reader_token=reader_token)
+    if owner is None:
         raise ValueError("A guest vote needs a reader token.")
     existing = Vote.objects.select_for_update().filter(poll=poll, **owner).first()
     if existing is not None:

@@ -18,12 +18,22 @@ def reader_token(request, *, create=True):
     return token
 
 
+def reader_lookup(*, user, reader_token):
+    """Keyword arguments that select the rows of one reader: the signed-in `user`, or else
+    the guest known by `reader_token`. None for a guest who has no token yet, who owns nothing.
+    """
+    if user is not None:
+        return {"user": user}
+    if reader_token:
+        return {"user__isnull": True, "reader_token": reader_token}
+    return None
+
+
 def reader_filter(request):
-    """Keyword arguments that select rows belonging to this reader (user or guest)."""
+    """Keyword arguments that select rows belonging to this request's reader, or None."""
     if request.user.is_authenticated:
-        return {"user": request.user}
-    token = reader_token(request, create=False)
-    return {"user__isnull": True, "reader_token": token} if token else None
+        return reader_lookup(user=request.user, reader_token="")
+    return reader_lookup(user=None, reader_token=reader_token(request, create=False))
 
 
 def reader_fields(request):

@@ -6,20 +6,18 @@ from django.db.models import F
 from django.utils import timezone
 
 from .models import Comment, CommentReport, HelpfulMark, Vote
+from .readers import reader_lookup
 
 REPORTS_HOLD_REASON = "Hidden after {count} reader reports, waiting for a moderator."
 
 
 def reader_stance(*, article, user, reader_token):
     """The choice this reader currently has in a poll of `article`, if they voted."""
-    if user is not None:
-        votes = Vote.objects.filter(user=user)
-    elif reader_token:
-        votes = Vote.objects.filter(user__isnull=True, reader_token=reader_token)
-    else:
+    reader = reader_lookup(user=user, reader_token=reader_token)
+    if reader is None:
         return None
     vote = (
-        votes.filter(poll__article=article)
+        Vote.objects.filter(poll__article=article, **reader)
         .select_related("choice")
         .order_by("poll__position", "poll_id")
         .first()
@@ -98,18 +96,13 @@ def comment_set_show_stance(*, comment, show):
     return comment
 
 
-def _reader_rows(model, *, comment, user, reader_token):
-    if user is not None:
-        return model.objects.filter(comment=comment, user=user)
-    return model.objects.filter(comment=comment, user__isnull=True, reader_token=reader_token)
-
-
 def helpful_toggle(*, comment, user, reader_token):
     """Mark `comment` helpful for this reader, or take the mark back. Returns True if marked."""
+    reader = reader_lookup(user=user, reader_token=reader_token)
+    if reader is None:
+        raise ValueError("A guest's helpful mark needs a reader token.")
     with transaction.atomic():
-        deleted, _ = _reader_rows(
-            HelpfulMark, comment=comment, user=user, reader_token=reader_token
-        ).delete()
+        deleted, _ = HelpfulMark.objects.filter(comment=comment, **reader).delete()
         if deleted:
             Comment.objects.filter(pk=comment.pk).update(helpful_count=F("helpful_count") - 1)
             return False

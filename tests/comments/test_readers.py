@@ -1,6 +1,9 @@
+import pytest
 from django.test import RequestFactory
 
-from comments.readers import client_ip, ip_hash
+from comments.models import Comment, HelpfulMark
+from comments.readers import client_ip, ip_hash, reader_lookup
+from comments.services import helpful_toggle
 
 
 def test_ip_is_hashed_with_a_salt_and_never_kept_raw(settings):
@@ -18,3 +21,22 @@ def test_forwarded_for_is_ignored_unless_proxies_are_trusted(settings):
     assert client_ip(request) == "10.0.0.2"
     settings.EVR_TRUSTED_PROXY_COUNT = 1
     assert client_ip(request) == "198.51.100.7"
+
+
+def test_a_reader_is_their_account_else_their_guest_token():
+    user = object()
+    assert reader_lookup(user=user, reader_token="ignored") == {"user": user}
+    assert reader_lookup(user=None, reader_token="t0k") == {
+        "user__isnull": True,
+        "reader_token": "t0k",
+    }
+    assert reader_lookup(user=None, reader_token="") is None
+
+
+def test_a_helpful_mark_needs_a_reader(make_article):
+    comment = Comment.objects.create(
+        article=make_article(), author_name="A", body="Hello", reader_token="author"
+    )
+    with pytest.raises(ValueError):
+        helpful_toggle(comment=comment, user=None, reader_token="")
+    assert not HelpfulMark.objects.exists()
