@@ -331,23 +331,23 @@ def comment_edit(request, pk):
         form = CommentEditForm(request.POST, auto_id=f"edit-{comment.pk}-%s")
         if form.is_valid():
             body = form.cleaned_data["body"]
-            held = None
-            if body != comment.body:
-                verdict = comment_verdict(
-                    article=comment.article,
-                    body=body,
-                    user=reader.user,
-                    reader_token=reader.token,
-                    ip_hash=ip_hash(request),
-                    honeypot_filled=False,
-                    too_fast=False,
-                    editing=comment,
-                )
-                if verdict.refuse:
-                    form.add_error("body", verdict.reason)
-                elif verdict.status != Comment.Status.APPROVED:
-                    held = verdict
-            if form.is_valid():
+            if body == comment.body:
+                # Saving the same words is not an edit: the comment is not marked "edited".
+                return _comment_changed(request, comment, "Nothing was changed.")
+            verdict = comment_verdict(
+                article=comment.article,
+                body=body,
+                user=reader.user,
+                reader_token=reader.token,
+                ip_hash=ip_hash(request),
+                honeypot_filled=False,
+                too_fast=False,
+                editing=comment,
+            )
+            if verdict.refuse:
+                form.add_error("body", verdict.reason)
+            else:
+                held = verdict if verdict.is_held else None
                 services.comment_edit(
                     comment=comment,
                     body=body,

@@ -71,6 +71,18 @@ def test_edit_without_js_redirects_to_the_comment(client, article, reader):
     assert response["Location"] == comment.get_absolute_url()
 
 
+def test_saving_the_same_words_does_not_mark_the_comment_edited(client, article, reader):
+    comment = add(article, user=reader, body="Nothing to fix")
+    client.force_login(reader)
+
+    response = client.post(url("edit", comment), {"body": "Nothing to fix"}, **HTMX)
+
+    assert response.status_code == 200
+    assert "comment__edited" not in response.content.decode()
+    comment.refresh_from_db()
+    assert comment.edited_at is None
+
+
 def test_invalid_edit_keeps_the_text(client, article, reader):
     comment = add(article, user=reader)
     client.force_login(reader)
