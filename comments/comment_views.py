@@ -429,6 +429,7 @@ def comment_report(request, pk):
                 reader_token="" if reader.user else reader_token(request),
                 reason=form.cleaned_data["reason"],
                 note=form.cleaned_data["note"],
+                ip_hash=ip_hash(request),
             )
             if created:
                 message = "Thank you. A moderator will look at this comment."

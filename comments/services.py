@@ -119,12 +119,15 @@ def helpful_toggle(*, comment, user, reader_token):
         return True
 
 
-def comment_report(*, comment, user, reader_token, reason, note=""):
+def comment_report(*, comment, user, reader_token, reason, note="", ip_hash=""):
     """Record a reader's report. Returns False if this reader had already reported it.
 
     Once enough different readers report an approved comment it is held for a moderator.
+    Reports from an address that already reported it are kept for moderators but do not
+    count again, so clearing cookies cannot hide a comment single-handed.
     """
     with transaction.atomic():
+        same_address = bool(ip_hash) and comment.reports.filter(ip_hash=ip_hash).exists()
         try:
             with transaction.atomic():
                 CommentReport.objects.create(
@@ -133,9 +136,12 @@ def comment_report(*, comment, user, reader_token, reason, note=""):
                     reader_token="" if user is not None else reader_token,
                     reason=reason,
                     note=note,
+                    ip_hash=ip_hash,
                 )
         except IntegrityError:
             return False
+        if same_address:
+            return True
         Comment.objects.filter(pk=comment.pk).update(report_count=F("report_count") + 1)
         # report_count holds the reports since a moderator last approved the comment.
         threshold = settings.EVR_REPORTS_TO_HIDE

@@ -119,6 +119,7 @@ class CommentReport(models.Model):
     reader_token = models.CharField(max_length=64, blank=True)
     reason = models.CharField(max_length=20, choices=Reason.choices)
     note = models.CharField(max_length=300, blank=True)
+    ip_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

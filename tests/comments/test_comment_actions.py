@@ -28,8 +28,8 @@ def add(article, body="A comment.", parent=None, **fields):
     )
 
 
-def guest_client(token):
-    client = Client()
+def guest_client(token, address="127.0.0.1"):
+    client = Client(REMOTE_ADDR=address)
     session = client.session
     session["evr_reader_token"] = token
     session.save()
@@ -227,20 +227,41 @@ def test_report_needs_a_reason(client, article):
     assert not CommentReport.objects.exists()
 
 
+def test_one_address_cannot_hide_a_comment_by_clearing_cookies(article, settings):
+    settings.EVR_REPORTS_TO_HIDE = 2
+    comment = add(article)
+    for token in ("fresh-session-1", "fresh-session-2", "fresh-session-3"):
+        response = guest_client(token, "198.51.100.4").post(
+            url("report", comment), {"reason": "spam"}, **HTMX
+        )
+        assert response.status_code == 200
+
+    comment.refresh_from_db()
+    assert comment.status == Comment.Status.APPROVED
+    assert (comment.report_count, comment.reports.count()) == (1, 3)
+    assert "198.51.100.4" not in {report.ip_hash for report in comment.reports.all()}
+
+    guest_client("elsewhere", "203.0.113.8").post(url("report", comment), {"reason": "spam"})
+    comment.refresh_from_db()
+    assert comment.status == Comment.Status.PENDING
+
+
 def test_reports_from_distinct_readers_hide_the_comment(article, settings):
     settings.EVR_REPORTS_TO_HIDE = 3
     comment = add(article)
 
-    first = guest_client("r-1")
+    first = guest_client("r-1", "192.0.2.1")
     assert first.post(url("report", comment), {"reason": "spam"}, **HTMX).status_code == 200
     again = first.post(url("report", comment), {"reason": "abuse"}, **HTMX)
     assert again.status_code == 409
     assert "already reported" in again.content.decode()
-    guest_client("r-2").post(url("report", comment), {"reason": "abuse"}, **HTMX)
+    guest_client("r-2", "192.0.2.2").post(url("report", comment), {"reason": "abuse"}, **HTMX)
     comment.refresh_from_db()
     assert (comment.status, comment.report_count) == (Comment.Status.APPROVED, 2)
 
-    guest_client("r-3").post(url("report", comment), {"reason": "off_topic", "note": "Ads"})
+    guest_client("r-3", "192.0.2.3").post(
+        url("report", comment), {"reason": "off_topic", "note": "Ads"}
+    )
 
     comment.refresh_from_db()
     assert comment.status == Comment.Status.PENDING
@@ -252,8 +273,10 @@ def test_reports_from_distinct_readers_hide_the_comment(article, settings):
 def test_after_a_moderator_approves_only_new_reports_count(article, settings, staff_user):
     settings.EVR_REPORTS_TO_HIDE = 2
     comment = add(article)
-    for token in ("r-1", "r-2"):
-        guest_client(token).post(url("report", comment), {"reason": "spam"}, **HTMX)
+    for number in (1, 2):
+        guest_client(f"r-{number}", f"192.0.2.{number}").post(
+            url("report", comment), {"reason": "spam"}, **HTMX
+        )
     comment.refresh_from_db()
     assert comment.status == Comment.Status.PENDING
 
@@ -266,10 +289,10 @@ def test_after_a_moderator_approves_only_new_reports_count(article, settings, st
     comment.refresh_from_db()
     assert (comment.status, comment.report_count) == (Comment.Status.APPROVED, 0)
 
-    guest_client("r-3").post(url("report", comment), {"reason": "abuse"}, **HTMX)
+    guest_client("r-3", "192.0.2.3").post(url("report", comment), {"reason": "abuse"}, **HTMX)
     comment.refresh_from_db()
     assert comment.status == Comment.Status.APPROVED, "one new report must not re-hide it"
-    guest_client("r-4").post(url("report", comment), {"reason": "abuse"}, **HTMX)
+    guest_client("r-4", "192.0.2.4").post(url("report", comment), {"reason": "abuse"}, **HTMX)
     comment.refresh_from_db()
     assert comment.status == Comment.Status.PENDING
     assert comment.reports.count() == 4
