@@ -141,10 +141,13 @@ class CommentAdmin(admin.ModelAdmin):
         if "status" in form.changed_data and comment.status == Comment.Status.APPROVED:
             # Approving is the moderator's answer to the reports so far: only new ones count.
             comment.report_count = 0
+            comment.hold_reason = ""
         else:
             # Dismissed reports no longer count towards hiding the comment.
             comment.report_count = min(comment.report_count, comment.reports.count())
-        Comment.objects.filter(pk=comment.pk).update(report_count=comment.report_count)
+        Comment.objects.filter(pk=comment.pk).update(
+            report_count=comment.report_count, hold_reason=comment.hold_reason
+        )
 
     def get_urls(self):
         export = path(

@@ -400,3 +400,26 @@ def test_the_change_page_keeps_the_comments_line_breaks(moderator_client, articl
     comment = add_comment(article, "First line\nsecond line")
     page = moderator_client.get(reverse("admin:comments_comment_change", args=[comment.pk]))
     assert "First line<br>second line" in page.content.decode()
+
+
+def test_approving_on_the_change_page_clears_the_hold(moderator_client, article, reader):
+    comment = add_comment(
+        article, status=Comment.Status.PENDING, report_count=3, hold_reason="Hidden after reports."
+    )
+    CommentReport.objects.create(comment=comment, user=reader, reason="abuse")
+    report = comment.reports.get()
+    response = moderator_client.post(
+        reverse("admin:comments_comment_change", args=[comment.pk]),
+        {
+            "status": "approved",
+            "hold_reason": "Hidden after reports.",
+            "reports-TOTAL_FORMS": "1",
+            "reports-INITIAL_FORMS": "1",
+            "reports-0-id": report.pk,
+            "reports-0-comment": comment.pk,
+        },
+    )
+    assert response.status_code == 302
+    comment.refresh_from_db()
+    assert (comment.status, comment.report_count, comment.hold_reason) == ("approved", 0, "")
+    assert comment.reports.count() == 1, "the reports stay on record"
