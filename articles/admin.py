@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db import models
 from django.db.models import Count
+from django.utils import timezone
 
 from .models import Article, Brand, CarModel, Fact, Paragraph, Platform
 from .presentation import target_price_display
@@ -73,6 +74,9 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish the selected articles")
     def publish(self, request, queryset):
+        # A draft published now is dated now, unless an editor scheduled it for later.
+        drafts = queryset.filter(status=Article.Status.DRAFT)
+        drafts.filter(published_at__lt=timezone.now()).update(published_at=timezone.now())
         updated = queryset.update(status=Article.Status.PUBLISHED)
         self.message_user(request, f"Published {updated} article(s).")
 

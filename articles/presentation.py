@@ -95,9 +95,10 @@ FACT_GROUP_TITLES = {
 }
 
 
-def facts_by_topic(facts):
-    """The facts that are not a column of the model table, grouped for the panel's lists."""
-    listed = [fact for fact in facts if fact.attribute not in TABLE_COLUMNS]
+def facts_by_topic(facts, shown_in_table=()):
+    """The facts the model table does not already show, grouped for the panel's lists."""
+    shown = {fact.pk for fact in shown_in_table}
+    listed = [fact for fact in facts if fact.pk not in shown]
     order = list(Fact.Topic)
     listed.sort(key=lambda fact: (order.index(fact.topic), fact.position))
     return [
@@ -110,6 +111,7 @@ def article_page_context(article, request):
     paragraphs = list(article.paragraphs.all())
     facts = list(article.facts.for_panel())
     car_models = list(CarModel.objects.mentioned_in(article))
+    rows = model_rows(car_models)
     canonical_url = request.build_absolute_uri(article.get_absolute_url())
     return {
         "article": article,
@@ -117,8 +119,10 @@ def article_page_context(article, request):
         "key_points": [p for p in paragraphs if p.kind == Paragraph.Kind.KEY_POINT],
         "body_paragraphs": [p for p in paragraphs if p.kind == Paragraph.Kind.BODY],
         "table_columns": [column.label for column in TABLE_COLUMNS],
-        "model_rows": model_rows(car_models),
-        "fact_groups": facts_by_topic(facts),
+        "model_rows": rows,
+        "fact_groups": facts_by_topic(
+            facts, [cell.source for row in rows for cell in row.cells if cell.source]
+        ),
         "timeline": timeline(facts),
         "json_ld": news_article_json_ld(article, car_models, canonical_url, request),
     }

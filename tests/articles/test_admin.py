@@ -145,3 +145,20 @@ def test_fact_must_quote_a_paragraph_of_its_own_article(seeded_article, make_art
     )
     with pytest.raises(ValidationError, match="paragraph of this fact's article"):
         fact.full_clean()
+
+
+def test_publishing_a_draft_from_the_list_dates_it_now(client, staff_user, make_article):
+    from django.utils import timezone
+
+    draft = make_article(
+        status=Article.Status.DRAFT, published_at=timezone.now() - timezone.timedelta(days=40)
+    )
+    client.force_login(staff_user)
+    client.post(
+        reverse("admin:articles_article_changelist"),
+        {"action": "publish", "_selected_action": [draft.pk]},
+    )
+    draft.refresh_from_db()
+    assert draft.status == Article.Status.PUBLISHED
+    assert timezone.now() - draft.published_at < timezone.timedelta(minutes=1)
+    assert client.get("/").context["article"] == draft

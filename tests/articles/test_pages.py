@@ -187,3 +187,13 @@ def test_head_requests_are_answered_for_monitoring(client, seeded_article):
     assert client.head("/").status_code == 200
     assert client.head(ARTICLE_URL).status_code == 200
     assert client.post(ARTICLE_URL).status_code == 405
+
+
+def test_a_fact_whose_table_cell_is_empty_is_still_listed(client, seeded_article):
+    twingo = CarModel.objects.get(slug="renault-twingo")
+    twingo.timing = ""
+    twingo.save()
+    html = client.get(ARTICLE_URL).text
+    lists = html[html.index('class="facts__columns"') :]
+    assert "The electric Twingo is slated to land in Europe in 2026." in lists
+    assert "Twingo is a pocket-sized hatch." not in lists, "shown in the table already"
