@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Func, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from .models import Comment, CommentReport, HelpfulMark, Vote
@@ -66,8 +66,33 @@ def comment_create(
         stance_choice=reader_stance(article=article, user=user, reader_token=reader_token),
     )
     if parent is not None:
-        Comment.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1)
+        thread_reply_counts_refresh([comment])
     return comment
+
+
+def thread_reply_counts_refresh(comments):
+    """Recount, for the threads these comments belong to, the replies readers can see.
+
+    A top-level comment's reply_count (what "most discussed" sorts by) is every approved,
+    undeleted reply anywhere in its thread; recounting keeps it exact whatever changed.
+    """
+    roots = set()
+    for comment in Comment.objects.filter(pk__in=[c.pk for c in comments]).select_related("parent"):
+        if comment.parent is None:
+            roots.add(comment.pk)
+        else:
+            roots.add(comment.parent.parent_id or comment.parent_id)
+    visible_replies = (
+        Comment.objects.filter(
+            Q(parent=OuterRef("pk")) | Q(parent__parent=OuterRef("pk")),
+            status=Comment.Status.APPROVED,
+            deleted_at__isnull=True,
+        )
+        .order_by()
+        .annotate(total=Func(F("pk"), function="COUNT"))
+        .values("total")
+    )
+    Comment.objects.filter(pk__in=roots).update(reply_count=Subquery(visible_replies))
 
 
 def comment_edit(*, comment, body, status=None, hold_reason=""):
@@ -79,6 +104,8 @@ def comment_edit(*, comment, body, status=None, hold_reason=""):
         comment.hold_reason = hold_reason
         fields += ["status", "hold_reason"]
     comment.save(update_fields=fields)
+    if "status" in fields:
+        thread_reply_counts_refresh([comment])
     return comment
 
 
@@ -87,6 +114,7 @@ def comment_delete(*, comment):
     if comment.deleted_at is None:
         comment.deleted_at = timezone.now()
         comment.save(update_fields=["deleted_at"])
+        thread_reply_counts_refresh([comment])
     return comment
 
 
@@ -145,10 +173,12 @@ def comment_report(*, comment, user, reader_token, reason, note="", ip_hash=""):
         Comment.objects.filter(pk=comment.pk).update(report_count=F("report_count") + 1)
         # report_count holds the reports since a moderator last approved the comment.
         threshold = settings.EVR_REPORTS_TO_HIDE
-        Comment.objects.filter(
+        hidden = Comment.objects.filter(
             pk=comment.pk, status=Comment.Status.APPROVED, report_count__gte=threshold
         ).update(
             status=Comment.Status.PENDING,
             hold_reason=REPORTS_HOLD_REASON.format(count=threshold),
         )
+        if hidden:
+            thread_reply_counts_refresh([comment])
         return True

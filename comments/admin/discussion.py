@@ -18,6 +18,7 @@ from django.utils.text import Truncator
 from articles.models import Article
 
 from ..models import BannedWord, Comment, CommentReport, ReaderControl
+from ..services import thread_reply_counts_refresh
 
 User = get_user_model()
 
@@ -148,6 +149,8 @@ class CommentAdmin(admin.ModelAdmin):
         Comment.objects.filter(pk=comment.pk).update(
             report_count=comment.report_count, hold_reason=comment.hold_reason
         )
+        if "status" in form.changed_data:
+            thread_reply_counts_refresh([comment])
 
     def get_urls(self):
         export = path(
@@ -247,6 +250,7 @@ class CommentAdmin(admin.ModelAdmin):
         updated = Comment.objects.filter(pk__in=[comment.pk for comment in comments]).update(
             **changes
         )
+        thread_reply_counts_refresh(comments)
         # Each comment's history then says who moderated it, and how.
         LogEntry.objects.log_actions(
             request.user.pk, comments, CHANGE, f"Set status to {status.label} in the queue."

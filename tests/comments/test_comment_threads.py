@@ -1,6 +1,7 @@
 import time
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from comments.forms import form_stamp
@@ -86,9 +87,8 @@ def test_threads_nest_three_levels_then_answer_by_name(client, article):
     assert (new.parent, new.depth) == (middle, 2)
     assert new.body == "@Deepest Not quite."
     assert f'hx-swap-oob="beforeend:#replies-{middle.pk}"' in response.content.decode()
-    middle.refresh_from_db()
-    deepest.refresh_from_db()
-    assert (middle.reply_count, deepest.reply_count) == (1, 0)
+    top.refresh_from_db()
+    assert top.reply_count == 3, "every visible reply in the thread"
 
 
 def test_page_shows_replies_inside_their_threads(client, article):
@@ -122,3 +122,39 @@ def test_comments_of_a_draft_article_cannot_be_replied_to(client, make_article):
     comment = add(make_article(status="draft"))
     assert reply(client, comment).status_code == 404
     assert client.get(reverse("comments:reply", kwargs={"pk": comment.pk})).status_code == 404
+
+
+def test_most_discussed_counts_the_visible_replies_of_the_whole_thread(article, staff_user):
+    from comments.services import comment_create, comment_delete
+
+    def post(parent=None, status=Comment.Status.APPROVED, body="A reply here."):
+        return comment_create(
+            article=article,
+            parent=parent,
+            user=None,
+            reader_token="guest-token",
+            author_name="Guest",
+            body=body,
+            status=status,
+        )
+
+    root = post(body="Top of the thread.")
+    reply = post(root)
+    nested = post(reply)
+    post(nested)  # the deepest level: joins `nested`'s level
+    held = post(root, status=Comment.Status.PENDING)
+    root.refresh_from_db()
+    assert root.reply_count == 3, "held replies are not counted"
+
+    comment_delete(comment=nested)
+    root.refresh_from_db()
+    assert root.reply_count == 2
+
+    client = Client()
+    client.force_login(staff_user)
+    client.post(
+        reverse("admin:comments_comment_changelist"),
+        {"action": "approve", "_selected_action": [held.pk]},
+    )
+    root.refresh_from_db()
+    assert root.reply_count == 3
