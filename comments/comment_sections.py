@@ -71,12 +71,17 @@ def visible_comments(reader, article):
 
 
 def listed_comments(reader, article):
-    """Visible comments, less deleted ones that no visible reply keeps in the thread."""
-    live_replies = visible_comments(reader, article).filter(
+    """Visible comments under visible ancestors (a reply to a rejected comment is not shown
+    anywhere), less deleted ones that no visible reply keeps in the thread."""
+    visible = visible_comments(reader, article)
+    visible_ids = visible.values("pk")
+    live_replies = visible.filter(
         Q(parent=OuterRef("pk")) | Q(parent__parent=OuterRef("pk")), deleted_at__isnull=True
     )
-    return visible_comments(reader, article).filter(
-        Q(deleted_at__isnull=True) | Q(Exists(live_replies))
+    return visible.filter(
+        Q(deleted_at__isnull=True) | Q(Exists(live_replies)),
+        Q(parent__isnull=True) | Q(parent__in=visible_ids),
+        Q(parent__parent__isnull=True) | Q(parent__parent__in=visible_ids),
     )
 
 
@@ -229,7 +234,7 @@ def new_comment_form(request, reader, *, reply_to=None):
 def comment_counts(reader, article):
     """How many comments the heading shows, and the newest one, for new-comment polling."""
     return (
-        visible_comments(reader, article)
+        listed_comments(reader, article)
         .filter(deleted_at__isnull=True)
         .aggregate(total=Count("pk"), latest=Max("pk"))
     )

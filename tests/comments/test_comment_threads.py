@@ -158,3 +158,14 @@ def test_most_discussed_counts_the_visible_replies_of_the_whole_thread(article, 
     )
     root.refresh_from_db()
     assert root.reply_count == 3
+
+
+def test_replies_under_a_rejected_comment_are_not_listed_counted_or_linked(client, article):
+    root = add(article, body="Rejected root.", status=Comment.Status.REJECTED)
+    reply = add(article, parent=root, body="An approved reply under it.")
+    add(article, body="A normal comment.")
+
+    html = client.get(article.get_absolute_url()).content.decode()
+    assert "An approved reply under it." not in html
+    assert 'class="comment-count">(1)</span>' in html
+    assert client.get(reverse("comments:permalink", kwargs={"pk": reply.pk})).status_code == 404
