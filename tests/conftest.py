@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from articles.models import Article, Paragraph
+from comments.models import Poll, PollChoice
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +42,24 @@ def seeded_article(db):
     """The shipped article with its facts (and poll, once seeded), loaded as `make run` does."""
     call_command("load_seed", verbosity=0)
     return Article.objects.get(slug="nissan-small-ev-below-leaf")
+
+
+@pytest.fixture
+def make_poll(make_article):
+    def make(article=None, labels=("Yes", "A city niche", "No"), **fields):
+        poll = Poll.objects.create(
+            article=article or make_article(),
+            question=fields.pop("question", "Will small EVs sell?"),
+            opens_at=fields.pop("opens_at", timezone.now() - timezone.timedelta(days=3)),
+            **fields,
+        )
+        PollChoice.objects.bulk_create(
+            PollChoice(poll=poll, label=label, position=position)
+            for position, label in enumerate(labels, start=1)
+        )
+        return poll
+
+    return make
 
 
 @pytest.fixture

@@ -8,31 +8,13 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from comments.models import Poll, PollChoice, Vote
+from comments.models import Poll, Vote
 from comments.poll_results import largest_remainder_percentages
 from comments.poll_sections import poll_section_context
 from comments.readers import READER_TOKEN_SESSION_KEY
 
 HX = {"HX-Request": "true"}
 Visibility = Poll.ResultsVisibility
-
-
-@pytest.fixture
-def make_poll(make_article):
-    def make(article=None, labels=("Yes", "A city niche", "No"), **fields):
-        poll = Poll.objects.create(
-            article=article or make_article(),
-            question=fields.pop("question", "Will small EVs sell?"),
-            opens_at=fields.pop("opens_at", timezone.now() - timedelta(days=1)),
-            **fields,
-        )
-        PollChoice.objects.bulk_create(
-            PollChoice(poll=poll, label=label, position=position)
-            for position, label in enumerate(labels, start=1)
-        )
-        return poll
-
-    return make
 
 
 def add_votes(poll, *counts):

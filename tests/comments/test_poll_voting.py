@@ -6,26 +6,10 @@ from django.utils import timezone
 
 from articles.models import Article
 from comments import poll_services
-from comments.models import Poll, PollChoice, Vote
+from comments.models import Vote
 from comments.poll_services import VoteOutcome, poll_vote
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def make_poll(make_article):
-    def make(article=None, labels=("Yes", "A city niche", "No"), **fields):
-        poll = Poll.objects.create(
-            article=article or make_article(),
-            question=fields.pop("question", "Will small EVs sell?"),
-            opens_at=fields.pop("opens_at", timezone.now() - timedelta(days=1)),
-            **fields,
-        )
-        for position, label in enumerate(labels, start=1):
-            PollChoice.objects.create(poll=poll, label=label, position=position)
-        return poll
-
-    return make
 
 
 @pytest.fixture
