@@ -41,7 +41,7 @@ def test_reader_signs_up_from_the_article_and_comments_under_their_name(page, se
     page.get_by_role("navigation", name="Account").get_by_role("link", name="Sign up").click()
 
     page.get_by_label("Username").fill("ana")
-    page.get_by_label("Password:", exact=True).fill(PASSWORD)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password confirmation").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
 
