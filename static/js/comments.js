@@ -25,13 +25,14 @@
     element.focus();
   }
 
-  // Where a newly opened form wants the reader: the first choice, else the first empty box.
+  // Where a newly opened form wants the reader: the first choice, else the first empty box
+  // that must be filled (an optional email stays skippable), else the text box.
   function firstFieldToFill(container) {
     var choice = container.querySelector("input[type='radio']");
     if (choice) return choice;
     var fields = container.querySelectorAll(TEXT_FIELDS);
     for (var index = 0; index < fields.length; index++) {
-      if (!fields[index].value) return fields[index];
+      if (fields[index].required && !fields[index].value) return fields[index];
     }
     return container.querySelector("textarea, .comment-notice");
   }
@@ -48,6 +49,13 @@
     var target = event.detail.target;
     var xhr = event.detail.xhr;
     if (!target || !xhr) return;
+    // A sent report is replaced by its note (thanks, or "already reported"): keep focus there.
+    var note = target.id && target.id.indexOf("report-form-") === 0 &&
+      document.getElementById(target.id.replace("report-form-", "report-done-"));
+    if (note) {
+      focusElement(note);
+      return;
+    }
     if (xhr.status >= 400) {
       var requester = event.detail.elt;
       var form = requester && requester.id ? document.getElementById(requester.id) : null;
