@@ -1,2 +1,39 @@
 // Site-wide behaviour that needs JavaScript; every page works without it.
 document.documentElement.classList.add("js");
+
+// A request that fails outright (a server error, or no network) swaps nothing: say so beside
+// the form or link the reader used, instead of leaving them waiting for nothing.
+(function () {
+  "use strict";
+
+  var MESSAGE = "Sorry, that did not work. Please try again in a moment.";
+
+  function requestFailed(event) {
+    var source = event.detail && event.detail.elt;
+    var config = event.detail && event.detail.requestConfig;
+    // Background refreshes (no triggering event) just try again on their next turn.
+    if (!source || !source.isConnected || !config || !config.triggeringEvent) return;
+    var anchor = source.closest("form") || source;
+    var notice = anchor.nextElementSibling;
+    if (!notice || !notice.classList.contains("request-error")) {
+      notice = document.createElement("p");
+      notice.className = "request-error";
+      notice.setAttribute("role", "alert");
+      anchor.insertAdjacentElement("afterend", notice);
+    }
+    notice.textContent = "";
+    window.setTimeout(function () { notice.textContent = MESSAGE; }, 60);
+  }
+
+  function clearNotice(event) {
+    var source = event.detail && event.detail.elt;
+    if (!source || !source.isConnected) return;
+    var anchor = source.closest("form") || source;
+    var notice = anchor.nextElementSibling;
+    if (notice && notice.classList.contains("request-error")) notice.remove();
+  }
+
+  document.addEventListener("htmx:responseError", requestFailed);
+  document.addEventListener("htmx:sendError", requestFailed);
+  document.addEventListener("htmx:beforeRequest", clearNotice);
+})();
