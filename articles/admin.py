@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db import models
 from django.db.models import Count
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from .models import Article, Brand, CarModel, Fact, Paragraph, Platform
@@ -78,12 +79,16 @@ class ArticleAdmin(admin.ModelAdmin):
         drafts = queryset.filter(status=Article.Status.DRAFT)
         drafts.filter(published_at__lt=timezone.now()).update(published_at=timezone.now())
         updated = queryset.update(status=Article.Status.PUBLISHED)
-        self.message_user(request, f"Published {updated} article(s).")
+        self.message_user(request, f"Published {updated} article{pluralize(updated)}.")
 
     @admin.action(description="Return the selected articles to draft")
     def unpublish(self, request, queryset):
         updated = queryset.update(status=Article.Status.DRAFT)
-        self.message_user(request, f"{updated} article(s) are drafts again.")
+        self.message_user(
+            request,
+            f"{updated} article{pluralize(updated)} {pluralize(updated, 'is a draft,are drafts')}"
+            " again.",
+        )
 
 
 @admin.register(Paragraph)

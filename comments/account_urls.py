@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
@@ -8,7 +9,10 @@ urlpatterns = [
     path(
         "login/",
         auth_views.LoginView.as_view(
-            authentication_form=account_views.LoginForm, redirect_authenticated_user=True
+            authentication_form=account_views.LoginForm,
+            redirect_authenticated_user=True,
+            # LoginView names the site after the request's host; the pages use ours.
+            extra_context={"site_name": settings.EVR_SITE_NAME},
         ),
         name="login",
     ),

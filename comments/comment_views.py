@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -207,7 +208,8 @@ def _post_comment(request, article, *, parent=None):
     if retry_after is not None:
         form.add_error(
             None,
-            f"You are posting faster than the limit allows. Wait {retry_after} seconds, "
+            f"You are posting faster than the limit allows. Wait {retry_after} "
+            f"second{pluralize(retry_after)}, "
             "then post again: your text is still here.",
         )
         return form_again(429, {"Retry-After": str(retry_after)})

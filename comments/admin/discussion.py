@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
-from django.template.defaultfilters import linebreaksbr
+from django.template.defaultfilters import linebreaksbr, pluralize
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -255,7 +255,9 @@ class CommentAdmin(admin.ModelAdmin):
         LogEntry.objects.log_actions(
             request.user.pk, comments, CHANGE, f"Set status to {status.label} in the queue."
         )
-        self.message_user(request, f"{done} {updated} comment(s).", messages.SUCCESS)
+        self.message_user(
+            request, f"{done} {updated} comment{pluralize(updated)}.", messages.SUCCESS
+        )
 
     @admin.action(description="Approve the selected comments", permissions=["change"])
     def approve(self, request, queryset):
@@ -278,11 +280,14 @@ class CommentAdmin(admin.ModelAdmin):
         with transaction.atomic():
             for user_id in user_ids:
                 ReaderControl.objects.update_or_create(user_id=user_id, defaults={field: True})
-        self.message_user(request, f"{done} {len(user_ids)} reader(s).", messages.SUCCESS)
+        self.message_user(
+            request, f"{done} {len(user_ids)} reader{pluralize(len(user_ids))}.", messages.SUCCESS
+        )
         if guests:
             self.message_user(
                 request,
-                f"{guests} selected comment(s) are by guests, who have no account to control: "
+                f"{guests} selected comment{pluralize(guests)} "
+                f"{pluralize(guests, 'is,are')} by guests, who have no account to control: "
                 "reject them or mark them as spam instead.",
                 messages.WARNING,
             )

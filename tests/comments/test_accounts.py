@@ -76,3 +76,9 @@ def test_header_links_to_log_in_and_sign_up(client, seeded_article):
     next_param = "?next=/articles/nissan-small-ev-below-leaf/"
     assert f'href="{reverse("login")}{next_param}"' in html
     assert f'href="{reverse("signup")}{next_param}"' in html
+
+
+def test_log_in_page_is_named_after_the_site_not_the_host(client, db):
+    html = client.get("/accounts/login/").content.decode()
+    assert "· EV Reader</title>" in html or "EV Reader</title>" in html
+    assert "testserver" not in html.split("<main")[0]

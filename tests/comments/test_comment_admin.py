@@ -138,7 +138,7 @@ def test_bulk_actions_set_the_status(moderator_client, article, action, status):
         follow=True,
     )
     assert response.status_code == 200
-    assert "3 comment(s)" in response.content.decode()
+    assert "3 comments." in response.content.decode()
     assert {c.status for c in Comment.objects.filter(pk__in=[c.pk for c in chosen])} == {status}
     untouched.refresh_from_db()
     assert untouched.status == Comment.Status.PENDING
@@ -241,8 +241,8 @@ def test_banning_authors_from_the_queue(moderator_client, article, reader, make_
         follow=True,
     )
     page = response.content.decode()
-    assert "Banned 2 reader(s)" in page
-    assert "1 selected comment(s) are by guests" in page
+    assert "Banned 2 readers." in page
+    assert "1 selected comment is by guests" in page
     assert ReaderControl.objects.get(user=reader).is_banned
     other_control = ReaderControl.objects.get(user=other)
     assert other_control.is_banned
