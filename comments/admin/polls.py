@@ -3,7 +3,7 @@ import csv
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -130,6 +130,12 @@ class PollAdmin(admin.ModelAdmin):
             rows,
             total,
         )
+
+    def response_change(self, request, obj):
+        if "_close_now" in request.POST:
+            self.close_now(request, Poll.objects.filter(pk=obj.pk))
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
 
     @admin.action(description="Close the selected polls now")
     def close_now(self, request, queryset):

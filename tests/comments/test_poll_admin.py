@@ -145,3 +145,41 @@ def test_readers_cannot_reach_the_poll_admin(client, reader, make_poll):
 
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def test_an_editor_closes_a_poll_from_its_own_page(editor_client, make_poll):
+    poll = make_poll()
+    url = reverse("admin:comments_poll_change", args=[poll.pk])
+    assert 'name="_close_now"' in editor_client.get(url).text
+    opens = timezone.localtime(poll.opens_at)
+    form = {
+        "article": poll.article_id,
+        "question": "Will small EVs sell in the US?",
+        "description": "",
+        "position": "0",
+        "opens_at_0": opens.strftime("%Y-%m-%d"),
+        "opens_at_1": opens.strftime("%H:%M:%S"),
+        "closes_at_0": "",
+        "closes_at_1": "",
+        "allow_vote_change": "on",
+        "results_visibility": poll.results_visibility,
+        "choices-TOTAL_FORMS": "3",
+        "choices-INITIAL_FORMS": "3",
+        "_close_now": "Save and close voting now",
+    }
+    for index, choice in enumerate(poll.choices.order_by("position", "pk")):
+        form.update(
+            {
+                f"choices-{index}-id": choice.pk,
+                f"choices-{index}-poll": poll.pk,
+                f"choices-{index}-label": choice.label,
+                f"choices-{index}-position": choice.position,
+            }
+        )
+
+    response = editor_client.post(url, form, follow=True)
+
+    assert "Closed 1 poll." in response.text
+    poll.refresh_from_db()
+    assert poll.question == "Will small EVs sell in the US?", "the edit is saved too"
+    assert poll.closes_at is not None and poll.closes_at <= timezone.now()
