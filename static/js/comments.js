@@ -3,19 +3,8 @@
 (function () {
   "use strict";
 
-  var announceTimer = null;
   var TEXT_FIELDS = "input[type='text']:not([tabindex='-1']), input[type='email'], textarea";
-
-  function announce(message) {
-    var region = document.getElementById("live-region");
-    if (!region || !message) return;
-    // Clear first so the same message twice in a row is still spoken.
-    region.textContent = "";
-    window.clearTimeout(announceTimer);
-    announceTimer = window.setTimeout(function () {
-      region.textContent = message;
-    }, 60);
-  }
+  var announce = window.evrAnnounce;
 
   function focusElement(element) {
     if (!element) return;

@@ -2,18 +2,7 @@
 (function () {
   "use strict";
 
-  var announceTimer = null;
-
-  function announce(message) {
-    var region = document.getElementById("live-region");
-    if (!region || !message) return;
-    // Clear first so the same message twice in a row is still spoken.
-    region.textContent = "";
-    window.clearTimeout(announceTimer);
-    announceTimer = window.setTimeout(function () {
-      region.textContent = message;
-    }, 60);
-  }
+  var announce = window.evrAnnounce;
 
   // The poll form that sent this vote, as it is in the page after the swap.
   function votedPoll(event) {

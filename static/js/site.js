@@ -1,6 +1,21 @@
 // Site-wide behaviour that needs JavaScript; every page works without it.
 document.documentElement.classList.add("js");
 
+// Say `message` in the page's polite live region (#live-region in base.html).
+window.evrAnnounce = (function () {
+  var timer = null;
+  return function announce(message) {
+    var region = document.getElementById("live-region");
+    if (!region || !message) return;
+    // Clear first so the same message twice in a row is still spoken.
+    region.textContent = "";
+    window.clearTimeout(timer);
+    timer = window.setTimeout(function () {
+      region.textContent = message;
+    }, 60);
+  };
+})();
+
 // A request that fails outright (a server error, or no network) swaps nothing: say so beside
 // the form or link the reader used, instead of leaving them waiting for nothing.
 (function () {
