@@ -11,6 +11,21 @@ READER_IS_USER_OR_GUEST = Q(user__isnull=False, reader_token="") | Q(user__isnul
 )
 
 
+def once_per_reader(scope, prefix):
+    """Constraints for rows a reader may hold only one of per `scope` (a vote per poll...)."""
+    return [
+        models.CheckConstraint(condition=READER_IS_USER_OR_GUEST, name=f"{prefix}_one_reader"),
+        models.UniqueConstraint(
+            fields=[scope, "user"], condition=Q(user__isnull=False), name=f"{prefix}_once_per_user"
+        ),
+        models.UniqueConstraint(
+            fields=[scope, "reader_token"],
+            condition=~Q(reader_token=""),
+            name=f"{prefix}_once_per_guest",
+        ),
+    ]
+
+
 class Comment(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -88,19 +103,7 @@ class HelpfulMark(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(condition=READER_IS_USER_OR_GUEST, name="helpful_one_reader"),
-            models.UniqueConstraint(
-                fields=["comment", "user"],
-                condition=Q(user__isnull=False),
-                name="helpful_once_per_user",
-            ),
-            models.UniqueConstraint(
-                fields=["comment", "reader_token"],
-                condition=~Q(reader_token=""),
-                name="helpful_once_per_guest",
-            ),
-        ]
+        constraints = once_per_reader("comment", "helpful")
 
     def __str__(self):
         return f"Helpful: comment {self.comment_id}"
@@ -124,19 +127,7 @@ class CommentReport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [
-            models.CheckConstraint(condition=READER_IS_USER_OR_GUEST, name="report_one_reader"),
-            models.UniqueConstraint(
-                fields=["comment", "user"],
-                condition=Q(user__isnull=False),
-                name="report_once_per_user",
-            ),
-            models.UniqueConstraint(
-                fields=["comment", "reader_token"],
-                condition=~Q(reader_token=""),
-                name="report_once_per_guest",
-            ),
-        ]
+        constraints = once_per_reader("comment", "report")
 
     def __str__(self):
         return f"{self.get_reason_display()} on comment {self.comment_id}"

@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from .discussion import READER_IS_USER_OR_GUEST
+from .discussion import once_per_reader
 
 
 class Poll(models.Model):
@@ -69,19 +69,7 @@ class Vote(models.Model):
         indexes = [
             models.Index(fields=["poll", "ip_hash", "created_at"], name="vote_ip_cap"),
         ]
-        constraints = [
-            models.CheckConstraint(condition=READER_IS_USER_OR_GUEST, name="vote_one_reader"),
-            models.UniqueConstraint(
-                fields=["poll", "user"],
-                condition=Q(user__isnull=False),
-                name="vote_once_per_user",
-            ),
-            models.UniqueConstraint(
-                fields=["poll", "reader_token"],
-                condition=~Q(reader_token=""),
-                name="vote_once_per_guest",
-            ),
-        ]
+        constraints = once_per_reader("poll", "vote")
 
     def __str__(self):
         return f"Vote for {self.choice_id} in poll {self.poll_id}"
