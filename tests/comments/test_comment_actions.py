@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from comments.forms import form_stamp
 from comments.models import Comment, CommentReport, HelpfulMark, Poll, PollChoice, Vote
+from tests.comments.factories import add_comment as add
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 BADGE = '<span class="stance-badge">Voted: Yes</span>'
@@ -17,15 +18,6 @@ BADGE = '<span class="stance-badge">Voted: Yes</span>'
 @pytest.fixture
 def article(make_article):
     return make_article()
-
-
-def add(article, body="A comment.", parent=None, **fields):
-    fields.setdefault("author_name", "Someone")
-    if fields.get("user") is None:
-        fields.setdefault("reader_token", "other-reader")
-    return Comment.objects.create(
-        article=article, parent=parent, depth=parent.depth + 1 if parent else 0, body=body, **fields
-    )
 
 
 def guest_client(token, address="127.0.0.1"):

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from comments.models import Comment
+from tests.comments.factories import add_comment as add
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 TOP_LEVEL_COMMENT = r'<li class="comment-thread">\s*<article id="c-(\d+)"'
@@ -19,19 +20,6 @@ TOP_LEVEL_COMMENT = r'<li class="comment-thread">\s*<article id="c-(\d+)"'
 @pytest.fixture
 def article(make_article):
     return make_article()
-
-
-def add(article, body="A comment.", parent=None, minutes_ago=0, **fields):
-    fields.setdefault("author_name", "Someone")
-    fields.setdefault("reader_token", "other-reader")
-    return Comment.objects.create(
-        article=article,
-        parent=parent,
-        depth=parent.depth + 1 if parent else 0,
-        body=body,
-        created_at=timezone.now() - timedelta(minutes=minutes_ago),
-        **fields,
-    )
 
 
 def bulk_threads(article, count, *, replies_each=0):

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from comments.forms import form_stamp
 from comments.models import Comment
+from tests.comments.factories import add_comment as add
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -13,18 +14,6 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 @pytest.fixture
 def article(make_article):
     return make_article()
-
-
-def add(article, body="A comment.", parent=None, **fields):
-    fields.setdefault("author_name", "Someone")
-    fields.setdefault("reader_token", "other-reader")
-    return Comment.objects.create(
-        article=article,
-        parent=parent,
-        depth=parent.depth + 1 if parent else 0,
-        body=body,
-        **fields,
-    )
 
 
 def reply(client, parent, body="I agree.", htmx=True):
