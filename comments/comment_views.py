@@ -93,8 +93,10 @@ def _account_display_name(user):
     return Truncator(name).chars(AUTHOR_NAME_MAX_LENGTH)
 
 
-def _list_query(request):
-    return f"?{request.GET.urlencode()}" if request.GET else ""
+def _comments_on_article_page(request, article):
+    """Without htmx, the list regions are the article page's discussion in the same order."""
+    query = f"?{request.GET.urlencode()}" if request.GET else ""
+    return redirect(f"{article.get_absolute_url()}{query}#comments")
 
 
 # Reading
@@ -106,7 +108,7 @@ def comment_list(request, slug):
     """The threads region in another order or filter; without htmx, the article page."""
     article = _article_or_404(request, slug)
     if not request.htmx:
-        return redirect(f"{article.get_absolute_url()}{_list_query(request)}#comments")
+        return _comments_on_article_page(request, article)
     section = comment_section(request, article)
     first = section.page.object_list[0] if section.page.object_list else None
     if request.htmx.trigger == SHOW_NEW_BUTTON_ID:
@@ -125,7 +127,7 @@ def comment_more(request, slug):
     """The next page of threads, to append under the ones shown."""
     article = _article_or_404(request, slug)
     if not request.htmx:
-        return redirect(f"{article.get_absolute_url()}{_list_query(request)}#comments")
+        return _comments_on_article_page(request, article)
     section = comment_section(request, article, appending=True)
     response = render(request, PARTIALS + "comment-more", {"comment_section": section})
     first = section.page.object_list[0] if section.page.object_list else None

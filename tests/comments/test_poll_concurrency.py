@@ -73,14 +73,8 @@ def _run_voters(environment, jobs, *, start_at):
     return reports
 
 
-def _counted_votes(environment, poll_pk):
-    """(choice id, reader token) of every vote row, read by a fresh process."""
-    script = (
-        "import django, json; django.setup();"
-        "from comments.models import Vote;"
-        f"print(json.dumps(list(Vote.objects.filter(poll={poll_pk})"
-        ".values_list('choice_id', 'reader_token'))))"
-    )
+def _django_json(environment, script):
+    """What a Django `script` run in a fresh process printed as JSON."""
     output = subprocess.run(
         [sys.executable, "-c", script],
         cwd=PROJECT_DIR,
@@ -90,7 +84,18 @@ def _counted_votes(environment, poll_pk):
         text=True,
         timeout=60,
     ).stdout
-    return [tuple(row) for row in json.loads(output)]
+    return json.loads(output)
+
+
+def _counted_votes(environment, poll_pk):
+    """(choice id, reader token) of every vote row, read by a fresh process."""
+    script = (
+        "import django, json; django.setup();"
+        "from comments.models import Vote;"
+        f"print(json.dumps(list(Vote.objects.filter(poll={poll_pk})"
+        ".values_list('choice_id', 'reader_token'))))"
+    )
+    return [tuple(row) for row in _django_json(environment, script)]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -132,16 +137,7 @@ def _seeded_poll_in(environment, seeded_article):
         "print(json.dumps([poll.pk, list(poll.choices.order_by('position')"
         ".values_list('pk', flat=True))]))"
     )
-    output = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=PROJECT_DIR,
-        env=environment,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
-    return json.loads(output)
+    return _django_json(environment, script)
 
 
 def _vote_as_children(jobs, start_at):
