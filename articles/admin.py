@@ -5,7 +5,7 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from .models import Article, Brand, CarModel, Fact, Paragraph, Platform
-from .presentation import target_price_display
+from .selectors import target_price_display
 
 
 class ParagraphInline(admin.TabularInline):

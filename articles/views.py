@@ -2,15 +2,15 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from comments.sections import discussion_context
+from comments.selectors import article_discussion
 
 from .models import Article, Brand, CarModel, Platform
-from .presentation import article_page_context, facts_as_json
+from .selectors import article_page_context, facts_as_json
 
 
 def _render_article(request, article):
     context = article_page_context(article, request)
-    context.update(discussion_context(request, article))
+    context.update(article_discussion(request, article))
     return render(request, "articles/article_detail.html", context)
 
 

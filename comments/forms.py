@@ -112,6 +112,16 @@ class CommentForm(PlainLabelsForm):
     def too_fast(self):
         return stamp_is_too_fast(self.data.get(self.add_prefix("rendered_at"), ""))
 
+    def submission(self):
+        """What a valid form asks `services.comment_submit` to post."""
+        return {
+            "body": self.cleaned_data["body"],
+            "author_name": self.cleaned_data.get("author_name", ""),
+            "email": self.cleaned_data.get("email", ""),
+            "honeypot_filled": self.honeypot_filled,
+            "too_fast": self.too_fast,
+        }
+
 
 class CommentEditForm(PlainLabelsForm):
     body = CommentBodyField()

@@ -20,7 +20,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from .models import BannedWord, Comment, ReaderControl
-from .readers import reader_lookup
 
 # What the comment text turns into links: http(s):// URLs and bare www. hosts. A URL ends
 # before whitespace, quotes or angle brackets, and never on trailing punctuation.
@@ -56,18 +55,15 @@ class Verdict:
         return not self.refuse and self.status != Comment.Status.APPROVED
 
 
-def comment_verdict(
-    *, article, body, user, reader_token, ip_hash, honeypot_filled, too_fast, editing=None
-) -> Verdict:
-    """Decide what happens to a new comment on `article` before it is saved.
+def comment_verdict(*, article, body, reader, honeypot_filled, too_fast, editing=None) -> Verdict:
+    """Decide what happens to a new comment on `article` by `reader` before it is saved.
 
-    `user` is the signed-in author or None for a guest known by `reader_token`. `article` and
-    `ip_hash` describe the post too, so rules about them fit here without changing callers.
-    When an author edits, `editing` is their comment: it neither duplicates nor vouches for
-    the new text.
+    `article` and the reader's address hash describe the post too, so rules about them fit
+    here without changing callers. When an author edits, `editing` is their comment: it
+    neither duplicates nor vouches for the new text.
     """
-    signed_in = user is not None and user.is_authenticated
-    control = ReaderControl.objects.filter(user=user).first() if signed_in else None
+    signed_in = reader.user is not None
+    control = ReaderControl.objects.filter(user=reader.user).first() if signed_in else None
 
     if control is not None and control.is_banned:
         return Verdict(Comment.Status.REJECTED, BANNED_READER, refuse=True)
@@ -76,8 +72,7 @@ def comment_verdict(
     if too_fast:
         return Verdict(Comment.Status.REJECTED, TOO_FAST, refuse=True)
     earlier = Comment.objects.exclude(pk=editing.pk) if editing is not None else Comment.objects
-    author = user if signed_in else None
-    if _posted_recently(earlier, body, user=author, reader_token=reader_token):
+    if _posted_recently(earlier, body, reader=reader):
         return Verdict(Comment.Status.REJECTED, DUPLICATE, refuse=True)
 
     reasons = []
@@ -89,23 +84,12 @@ def comment_verdict(
     banned = banned_words_in(body)
     if banned:
         reasons.append(_banned_words_reason(banned))
-    if link_count and not signed_in and not _has_approved_comment(earlier, reader_token):
+    if link_count and not signed_in and not _has_approved_comment(earlier, reader.token):
         reasons.append(GUEST_FIRST_LINK)
 
     if reasons:
         return Verdict(Comment.Status.PENDING, " ".join(reasons)[:HOLD_REASON_MAX_LENGTH])
     return Verdict(Comment.Status.APPROVED)
-
-
-def can_moderate(user):
-    """Moderators see held comments and may change any comment's status."""
-    return bool(
-        user is not None
-        and user.is_authenticated
-        and user.is_active
-        and user.is_staff
-        and user.has_perm("comments.change_comment")
-    )
 
 
 def count_links(text):
@@ -135,13 +119,13 @@ def _normalized(text):
     return " ".join(text.split()).casefold()
 
 
-def _posted_recently(comments, body, *, user, reader_token):
-    reader = reader_lookup(user=user, reader_token=reader_token)
-    if reader is None:
+def _posted_recently(comments, body, *, reader):
+    lookup = reader.lookup()
+    if lookup is None:
         return False
     since = timezone.now() - DUPLICATE_WINDOW
     recent_bodies = comments.filter(
-        created_at__gte=since, deleted_at__isnull=True, **reader
+        created_at__gte=since, deleted_at__isnull=True, **lookup
     ).values_list("body", flat=True)[:RECENT_COMMENTS_CHECKED]
     wanted = _normalized(body)
     return any(_normalized(earlier) == wanted for earlier in recent_bodies)

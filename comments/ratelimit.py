@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.cache import cache
 
-from .readers import ip_hash, reader_token
-
 
 def rate_limit_retry_after(
     action: str, identities: Iterable[str], limits: Iterable[tuple[int, int]]
@@ -48,17 +46,10 @@ def rate_limit_retry_after(
     return retry_after
 
 
-def comment_rate_limit_retry_after(request) -> int | None:
-    """Count a comment posting attempt per user, per guest session and per IP address."""
-    identities = [f"ip:{ip_hash(request)}"]
-    if request.user.is_authenticated:
-        identities.append(f"user:{request.user.pk}")
-    else:
-        token = reader_token(request, create=False)
-        if token:
-            identities.append(f"reader:{token}")
+def comment_rate_limit_retry_after(reader) -> int | None:
+    """Count a comment posting attempt per account, per guest session and per address."""
     limits = [(settings.EVR_COMMENTS_PER_MINUTE, 60), (settings.EVR_COMMENTS_PER_HOUR, 60 * 60)]
-    return rate_limit_retry_after("comment", identities, limits)
+    return rate_limit_retry_after("comment", reader.rate_limit_identities(), limits)
 
 
 def _increment(key, *, timeout):

@@ -1,10 +1,16 @@
-"""Who is reading: a signed-in user, or a guest known by a random token in their session."""
+"""Who is reading: a signed-in user, or a guest known by a random token in their session.
+
+Every feature (comments, helpful marks, reports, votes) asks the same `Reader` whose rows
+are whose and what it may see; services take it as `reader=`.
+"""
 
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Q
 
 READER_TOKEN_SESSION_KEY = "evr_reader_token"
 
@@ -18,29 +24,15 @@ def reader_token(request, *, create=True):
     return token
 
 
-def reader_lookup(*, user, reader_token):
-    """Keyword arguments that select the rows of one reader: the signed-in `user`, or else
-    the guest known by `reader_token`. None for a guest who has no token yet, who owns nothing.
-    """
-    if user is not None:
-        return {"user": user}
-    if reader_token:
-        return {"user__isnull": True, "reader_token": reader_token}
-    return None
-
-
-def reader_filter(request):
-    """Keyword arguments that select rows belonging to this request's reader, or None."""
-    if request.user.is_authenticated:
-        return reader_lookup(user=request.user, reader_token="")
-    return reader_lookup(user=None, reader_token=reader_token(request, create=False))
-
-
-def reader_fields(request):
-    """Field values that mark a new row as this reader's."""
-    if request.user.is_authenticated:
-        return {"user": request.user, "reader_token": ""}
-    return {"user": None, "reader_token": reader_token(request)}
+def can_moderate(user):
+    """Moderators see held comments and may change any comment's status."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and user.has_perm("comments.change_comment")
+    )
 
 
 def client_ip(request):
@@ -59,3 +51,72 @@ def ip_hash(request):
     """A salted hash of the client's address: enough to rate-limit, never the address itself."""
     salt = settings.EVR_IP_HASH_SALT.encode()
     return hmac.new(salt, client_ip(request).encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One reader: the signed-in `user`, or else the guest known by `token` (empty for a guest
+    who has not written anything yet, and so owns nothing)."""
+
+    user: object = None
+    token: str = ""
+    ip_hash: str = ""
+    is_moderator: bool = False
+    is_staff: bool = False
+    guests_allowed: bool = True
+
+    @classmethod
+    def from_request(cls, request, *, create_token=False):
+        """This request's reader. `create_token` gives a guest a token now, for a write that
+        must be theirs (a comment, a mark, a report or a vote)."""
+        user = request.user if request.user.is_authenticated else None
+        return cls(
+            user=user,
+            token="" if user else reader_token(request, create=create_token),
+            ip_hash=ip_hash(request),
+            is_moderator=can_moderate(user),
+            is_staff=bool(user and user.is_staff),
+            guests_allowed=settings.EVR_GUEST_COMMENTS,
+        )
+
+    @property
+    def is_guest(self):
+        return self.user is None
+
+    @property
+    def can_post(self):
+        return self.user is not None or self.guests_allowed
+
+    def lookup(self):
+        """Keyword arguments that select this reader's rows, or None for a guest without a
+        token."""
+        if self.user is not None:
+            return {"user": self.user}
+        if self.token:
+            return {"user__isnull": True, "reader_token": self.token}
+        return None
+
+    def rows(self):
+        """A Q that selects this reader's rows (comments, marks, votes); none for a new guest."""
+        lookup = self.lookup()
+        return Q(**lookup) if lookup is not None else Q(pk__in=[])
+
+    def owns(self, row):
+        if self.user is not None:
+            return row.user_id == self.user.pk
+        return bool(self.token) and row.user_id is None and row.reader_token == self.token
+
+    def new_row_fields(self):
+        """Field values that mark a new row as this reader's."""
+        if self.user is None and not self.token:
+            raise ValueError("A guest's row needs a reader token.")
+        return {"user": self.user, "reader_token": "" if self.user is not None else self.token}
+
+    def rate_limit_identities(self):
+        """Who an attempt counts against: the address, and the account or guest session."""
+        identities = [f"ip:{self.ip_hash}"] if self.ip_hash else []
+        if self.user is not None:
+            identities.append(f"user:{self.user.pk}")
+        elif self.token:
+            identities.append(f"reader:{self.token}")
+        return identities

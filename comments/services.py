@@ -1,23 +1,45 @@
-"""Writes to the reader discussion that touch more than one row."""
+"""Writes to the comment section, and the rules they obey.
+
+Each service takes the `reader` doing it, checks what that reader may do, and raises `Refused`
+when a rule says no; the views only show the outcome.
+"""
 
 from django.conf import settings
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import IntegrityError, transaction
 from django.db.models import F, Func, OuterRef, Q, Subquery
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
+from django.utils.text import Truncator
 
-from .models import Comment, CommentReport, HelpfulMark, Vote
-from .readers import reader_lookup
+from .models import Comment, CommentReport, HelpfulMark, ReaderControl, Vote
+from .moderation import comment_verdict
+from .permissions import comment_permissions
+from .ratelimit import comment_rate_limit_retry_after
+from .refusals import Refused
 
 REPORTS_HOLD_REASON = "Hidden after {count} reader reports, waiting for a moderator."
+AUTHOR_NAME_MAX_LENGTH = Comment._meta.get_field("author_name").max_length
+
+GUESTS_CLOSED = "Log in or sign up to comment."
+REPLIES_CLOSED = "This comment can no longer be replied to."
+EDIT_WINDOW_OVER = "Comments can only be edited in the first {minutes} minutes."
+NOT_YOURS = "You can only change your own comments."
+CANNOT_MARK = "You cannot mark this comment as helpful."
+CANNOT_REPORT = "You cannot report this comment."
+TOO_MANY_POSTS = (
+    "You are posting faster than the limit allows. Wait {seconds} second{plural}, "
+    "then post again: your text is still here."
+)
 
 
-def reader_stance(*, article, user, reader_token):
+def reader_stance(*, article, reader):
     """The choice this reader currently has in a poll of `article`, if they voted."""
-    reader = reader_lookup(user=user, reader_token=reader_token)
-    if reader is None:
+    lookup = reader.lookup()
+    if lookup is None:
         return None
     vote = (
-        Vote.objects.filter(poll__article=article, **reader)
+        Vote.objects.filter(poll__article=article, **lookup)
         .select_related("choice")
         .order_by("poll__position", "poll_id")
         .first()
@@ -32,22 +54,74 @@ def reply_target(parent):
     return parent.parent, parent.author_name
 
 
+def account_display_name(user):
+    """The name shown on a signed-in reader's comment. Accounts allow longer names than a
+    comment stores, so a long one is shortened rather than refused by the database."""
+    name = user.get_full_name() or user.get_username()
+    return Truncator(name).chars(AUTHOR_NAME_MAX_LENGTH)
+
+
+def comment_check_can_post(*, reader, parent=None):
+    """Refuse before anything else when this reader may not post here at all."""
+    if not reader.can_post:
+        raise Refused(GUESTS_CLOSED, status=403, about=parent)
+    if parent is not None and not parent.accepts_replies:
+        raise Refused(REPLIES_CLOSED, status=409, about=parent)
+
+
+def comment_submit(
+    *,
+    article,
+    reader,
+    body,
+    author_name="",
+    email="",
+    parent=None,
+    honeypot_filled=False,
+    too_fast=False,
+):
+    """A reader posts a comment or reply: every rule first (who may post, the rate limits,
+    spam and moderation), then the comment is saved as published or held."""
+    comment_check_can_post(reader=reader, parent=parent)
+    retry_after = comment_rate_limit_retry_after(reader)
+    if retry_after is not None:
+        message = TOO_MANY_POSTS.format(seconds=retry_after, plural=pluralize(retry_after))
+        raise Refused(message, status=429, retry_after=retry_after)
+    verdict = comment_verdict(
+        article=article,
+        body=body,
+        reader=reader,
+        honeypot_filled=honeypot_filled,
+        too_fast=too_fast,
+    )
+    if verdict.refuse:
+        raise Refused(verdict.reason, status=422, field="body")
+    return comment_create(
+        article=article,
+        parent=parent,
+        reader=reader,
+        author_name=account_display_name(reader.user) if reader.user else author_name,
+        email="" if reader.user else email,
+        body=body,
+        status=verdict.status,
+        hold_reason=verdict.reason,
+    )
+
+
 @transaction.atomic
 def comment_create(
     *,
     article,
-    parent,
-    user,
-    reader_token,
+    reader,
     author_name,
-    email="",
     body,
-    ip_hash="",
+    parent=None,
+    email="",
     status=Comment.Status.APPROVED,
     hold_reason="",
 ):
-    """Save a comment or reply. A reply to the deepest level joins that level and says whom
-    it answers with "@name"."""
+    """Save a comment or reply as it is, with no rule applied. A reply to the deepest level
+    joins that level and says whom it answers with "@name"."""
     parent, answered_name = reply_target(parent)
     if answered_name and not body.startswith(f"@{answered_name}"):
         body = f"@{answered_name} {body}"
@@ -55,15 +129,15 @@ def comment_create(
         article=article,
         parent=parent,
         depth=parent.depth + 1 if parent else 0,
-        user=user,
-        reader_token="" if user is not None else reader_token,
+        user=reader.user,
+        reader_token="" if reader.user is not None else reader.token,
         author_name=author_name,
         email=email,
         body=body,
         status=status,
         hold_reason=hold_reason,
-        ip_hash=ip_hash,
-        stance_choice=reader_stance(article=article, user=user, reader_token=reader_token),
+        ip_hash=reader.ip_hash,
+        stance_choice=reader_stance(article=article, reader=reader),
     )
     if parent is not None:
         thread_reply_counts_refresh([comment])
@@ -95,22 +169,50 @@ def thread_reply_counts_refresh(comments):
     Comment.objects.filter(pk__in=roots).update(reply_count=Subquery(visible_replies))
 
 
-def comment_edit(*, comment, body, status=None, hold_reason=""):
+def comment_check_own(*, comment, reader):
+    if not comment_permissions(reader, comment).is_mine:
+        raise Refused(NOT_YOURS, about=comment)
+
+
+def comment_check_can_edit(*, comment, reader):
+    comment_check_own(comment=comment, reader=reader)
+    if not comment_permissions(reader, comment).can_edit:
+        message = EDIT_WINDOW_OVER.format(minutes=settings.EVR_COMMENT_EDIT_MINUTES)
+        raise Refused(message, about=comment)
+
+
+def comment_edit(*, comment, reader, body):
+    """The author changes their words within the edit window. Returns False when nothing
+    changed. New words are checked like a new comment: a held edit waits for a moderator."""
+    comment_check_can_edit(comment=comment, reader=reader)
+    if body == comment.body:
+        return False  # saving the same words is not an edit: it is not marked "edited"
+    verdict = comment_verdict(
+        article=comment.article,
+        body=body,
+        reader=reader,
+        honeypot_filled=False,
+        too_fast=False,
+        editing=comment,
+    )
+    if verdict.refuse:
+        raise Refused(verdict.reason, status=422, field="body")
     comment.body = body
     comment.edited_at = timezone.now()
     fields = ["body", "edited_at"]
-    if status is not None and status != comment.status:
-        comment.status = status
-        comment.hold_reason = hold_reason
+    if verdict.is_held and not comment.is_held:
+        comment.status = verdict.status
+        comment.hold_reason = verdict.reason
         fields += ["status", "hold_reason"]
     comment.save(update_fields=fields)
     if "status" in fields:
         thread_reply_counts_refresh([comment])
-    return comment
+    return True
 
 
-def comment_delete(*, comment):
+def comment_delete(*, comment, reader):
     """Soft delete: the row stays so replies keep their place under "[deleted]"."""
+    comment_check_own(comment=comment, reader=reader)
     if comment.deleted_at is None:
         comment.deleted_at = timezone.now()
         comment.save(update_fields=["deleted_at"])
@@ -118,50 +220,56 @@ def comment_delete(*, comment):
     return comment
 
 
-def comment_set_show_stance(*, comment, show):
-    comment.show_stance = show
+def comment_stance_toggle(*, comment, reader):
+    """Show or hide the author's poll-vote badge on their comment."""
+    comment_check_own(comment=comment, reader=reader)
+    comment.show_stance = not comment.show_stance
     comment.save(update_fields=["show_stance"])
     return comment
 
 
-def helpful_toggle(*, comment, user, reader_token):
+def helpful_toggle(*, comment, reader):
     """Mark `comment` helpful for this reader, or take the mark back. Returns True if marked."""
-    reader = reader_lookup(user=user, reader_token=reader_token)
-    if reader is None:
+    lookup = reader.lookup()
+    if lookup is None:
         raise ValueError("A guest's helpful mark needs a reader token.")
+    if not comment_permissions(reader, comment).can_mark:
+        raise Refused(CANNOT_MARK, about=comment)
     with transaction.atomic():
-        deleted, _ = HelpfulMark.objects.filter(comment=comment, **reader).delete()
+        deleted, _ = HelpfulMark.objects.filter(comment=comment, **lookup).delete()
         if deleted:
             Comment.objects.filter(pk=comment.pk).update(helpful_count=F("helpful_count") - 1)
             return False
         try:
             with transaction.atomic():
-                HelpfulMark.objects.create(
-                    comment=comment,
-                    user=user,
-                    reader_token="" if user is not None else reader_token,
-                )
+                HelpfulMark.objects.create(comment=comment, **reader.new_row_fields())
         except IntegrityError:
             return True  # a simultaneous request from the same reader marked it first
         Comment.objects.filter(pk=comment.pk).update(helpful_count=F("helpful_count") + 1)
         return True
 
 
-def comment_report(*, comment, user, reader_token, reason, note="", ip_hash=""):
+def comment_check_can_report(*, comment, reader):
+    if not comment_permissions(reader, comment).can_report:
+        raise Refused(CANNOT_REPORT, about=comment)
+
+
+def comment_report(*, comment, reader, reason, note=""):
     """Record a reader's report. Returns False if this reader had already reported it.
 
     Once enough different readers report an approved comment it is held for a moderator.
     Reports from an address that already reported it are kept for moderators but do not
     count again, so clearing cookies cannot hide a comment single-handed.
     """
+    comment_check_can_report(comment=comment, reader=reader)
+    ip_hash = reader.ip_hash
     with transaction.atomic():
         same_address = bool(ip_hash) and comment.reports.filter(ip_hash=ip_hash).exists()
         try:
             with transaction.atomic():
                 CommentReport.objects.create(
                     comment=comment,
-                    user=user,
-                    reader_token="" if user is not None else reader_token,
+                    **reader.new_row_fields(),
                     reason=reason,
                     note=note,
                     ip_hash=ip_hash,
@@ -182,3 +290,64 @@ def comment_report(*, comment, user, reader_token, reason, note="", ip_hash=""):
         if hidden:
             thread_reply_counts_refresh([comment])
         return True
+
+
+# Moderation
+
+
+@transaction.atomic
+def comments_moderate(*, comments, status, moderator, log=True):
+    """A moderator sets the status of `comments` (a queryset); returns how many were set.
+
+    Approving is the moderator's answer to the reports so far: the hold reason goes and only
+    new reports count towards hiding the comment again. Each change is recorded in the
+    comment's history (unless the caller records it), and the threads' reply counts follow.
+    """
+    changed = list(comments.select_related(None).only("pk", "author_name", "body"))
+    if not changed:
+        return 0
+    fields = {"status": status}
+    if status == Comment.Status.APPROVED:
+        fields.update(report_count=0, hold_reason="")
+    Comment.objects.filter(pk__in=[comment.pk for comment in changed]).update(**fields)
+    thread_reply_counts_refresh(changed)
+    if log:
+        LogEntry.objects.log_actions(
+            moderator.pk,
+            changed,
+            CHANGE,
+            f"Set status to {Comment.Status(status).label}.",
+            single_object=False,
+        )
+    return len(changed)
+
+
+def comment_reports_recount(*, comment):
+    """After a moderator dismisses reports, only those left count towards hiding it."""
+    remaining = comment.reports.count()
+    Comment.objects.filter(pk=comment.pk, report_count__gt=remaining).update(report_count=remaining)
+
+
+@transaction.atomic
+def readers_control(*, user_ids, is_banned=None, always_premoderate=None, note=None):
+    """Set moderators' controls (ban, always pre-moderate) for these accounts."""
+    changes = {
+        name: value
+        for name, value in {
+            "is_banned": is_banned,
+            "always_premoderate": always_premoderate,
+            "note": note,
+        }.items()
+        if value is not None
+    }
+    for user_id in user_ids:
+        ReaderControl.objects.update_or_create(user_id=user_id, defaults=changes)
+    return len(user_ids)
+
+
+def readers_control_authors(*, comments, **controls):
+    """Apply reader controls to the account holders among the authors of `comments`.
+    Returns (accounts changed, comments by guests, who have no account to control)."""
+    user_ids = set(comments.filter(user__isnull=False).values_list("user_id", flat=True))
+    guests = comments.filter(user__isnull=True).count()
+    return readers_control(user_ids=user_ids, **controls), guests

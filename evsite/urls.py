@@ -8,7 +8,7 @@ admin.site.index_title = "Articles, facts and the reader discussion"
 
 urlpatterns = [
     path(settings.ADMIN_URL_PREFIX, admin.site.urls),
-    path("accounts/", include("comments.account_urls")),
+    path("accounts/", include("comments.accounts.urls")),
     path("", include("comments.urls")),
     path("", include("articles.urls")),
 ]

@@ -1,1 +1,1 @@
-from . import discussion, polls  # noqa: F401  (registers the ModelAdmins)
+from . import comments, polls  # noqa: F401  (registers the ModelAdmins)

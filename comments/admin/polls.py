@@ -1,14 +1,20 @@
 import csv
 
 from django.contrib import admin, messages
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.http import HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from ..models import Poll, PollChoice, Vote
-from ..poll_results import PollState, choices_with_counts, largest_remainder_percentages, poll_state
+from ..polls.selectors import (
+    PollState,
+    choices_with_counts,
+    largest_remainder_percentages,
+    poll_state,
+)
+from ..polls.services import polls_close
 
 STATE_LABELS = {
     PollState.SCHEDULED: "Not yet open",
@@ -139,15 +145,9 @@ class PollAdmin(admin.ModelAdmin):
 
     @admin.action(description="Close the selected polls now")
     def close_now(self, request, queryset):
-        now = timezone.now()
-        selected = Poll.objects.filter(pk__in=[poll.pk for poll in queryset])
-        closed = selected.filter(opens_at__lt=now).filter(
-            Q(closes_at__isnull=True) | Q(closes_at__gt=now)
-        )
-        count = closed.update(closes_at=now)
+        count, skipped = polls_close(polls=queryset)
         if count:
             self.message_user(request, f"Closed {count} poll{'s' if count != 1 else ''}.")
-        skipped = len(selected) - count
         if skipped:
             self.message_user(
                 request,

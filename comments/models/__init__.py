@@ -1,4 +1,4 @@
-from .discussion import BannedWord, Comment, CommentReport, HelpfulMark, ReaderControl
+from .comments import BannedWord, Comment, CommentReport, HelpfulMark, ReaderControl
 from .polls import Poll, PollChoice, Vote
 
 __all__ = [

@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from .discussion import once_per_reader
+from .comments import once_per_reader
 
 
 class Poll(models.Model):

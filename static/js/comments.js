@@ -1,18 +1,11 @@
-// Reader comments: announcements, focus and small conveniences around the htmx swaps.
-// The server says what to announce and where focus goes (the "evr:announce" event).
+// Reader comments: focus and small conveniences around the htmx swaps. What to announce
+// after an action, and where focus goes, comes from the server ("evr:announce", site.js).
 (function () {
   "use strict";
 
   var TEXT_FIELDS = "input[type='text']:not([tabindex='-1']), input[type='email'], textarea";
   var announce = window.evrAnnounce;
-
-  function focusElement(element) {
-    if (!element) return;
-    if (!element.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(element.tagName)) {
-      element.setAttribute("tabindex", "-1");
-    }
-    element.focus();
-  }
+  var focusElement = window.evrFocus;
 
   // Where a newly opened form wants the reader: the first choice, else the first empty box
   // that must be filled (an optional email stays skippable), else the text box.
@@ -25,12 +18,6 @@
     }
     return container.querySelector("textarea, .comment-notice");
   }
-
-  document.addEventListener("evr:announce", function (event) {
-    var detail = event.detail || {};
-    announce(detail.message);
-    if (detail.focus) focusElement(document.querySelector(detail.focus));
-  });
 
   // After an htmx swap: a newly opened form gets focus; a form that came back with errors
   // puts focus on the first field to fix and reads the problem out.
@@ -48,7 +35,7 @@
     if (xhr.status >= 400) {
       var requester = event.detail.elt;
       var form = requester && requester.id ? document.getElementById(requester.id) : null;
-      if (!form) return;
+      if (!form || !form.closest("#comment-section")) return; // the poll moves its own focus
       var invalid = form.querySelector("[aria-invalid='true']");
       var errors = Array.prototype.map.call(form.querySelectorAll(".errorlist li"), function (item) {
         return item.textContent.trim();

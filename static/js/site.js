@@ -16,6 +16,23 @@ window.evrAnnounce = (function () {
   };
 })();
 
+// Move keyboard focus to `element`, making it focusable first if it is not.
+window.evrFocus = function focus(element) {
+  if (!element) return;
+  if (!element.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(element.tagName)) {
+    element.setAttribute("tabindex", "-1");
+  }
+  element.focus();
+};
+
+// After an htmx action the server says what changed and where focus goes: the
+// "evr:announce" event (comments/responses.py), the same for every part of the site.
+document.addEventListener("evr:announce", function (event) {
+  var detail = event.detail || {};
+  window.evrAnnounce(detail.message);
+  if (detail.focus) window.evrFocus(document.querySelector(detail.focus));
+});
+
 // A request that fails outright (a server error, or no network) swaps nothing: say so beside
 // the form or link the reader used, instead of leaving them waiting for nothing.
 (function () {

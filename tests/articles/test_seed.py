@@ -1,10 +1,10 @@
 import re
 
 import pytest
+from articles.selectors import TABLE_COLUMNS, attribute_value
 from django.core.management import call_command
 
 from articles.models import Article, Brand, CarModel, Fact, Paragraph
-from articles.presentation import TABLE_COLUMNS, attribute_value
 from articles.seed import SEED_DIR, read_seed
 from comments.models import Poll
 

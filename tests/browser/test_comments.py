@@ -2,8 +2,9 @@ import pytest
 from playwright.sync_api import expect
 
 from comments import services
-from comments.comment_sections import PAGE_SIZE
 from comments.models import Comment
+from comments.readers import Reader
+from comments.selectors import PAGE_SIZE
 
 from .checks import (
     assert_accessible,
@@ -20,8 +21,7 @@ def make_comments(article, count, *, author="Earlier reader"):
         services.comment_create(
             article=article,
             parent=None,
-            user=None,
-            reader_token="",
+            reader=Reader(),
             author_name=author,
             body=f"Earlier comment number {number}.",
         )

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from comments import services
 from comments.models import Comment
+from comments.readers import Reader
 
 from .checks import assert_accessible
 
@@ -126,8 +127,7 @@ def test_moderator_rejects_a_comment_and_readers_no_longer_see_it(
         services.comment_create(
             article=seeded_article,
             parent=None,
-            user=None,
-            reader_token="",
+            reader=Reader(),
             author_name="Guest",
             body=body,
         )

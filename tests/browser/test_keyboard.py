@@ -2,7 +2,8 @@ import pytest
 from playwright.sync_api import expect
 
 from comments import services
-from comments.comment_sections import PAGE_SIZE
+from comments.readers import Reader
+from comments.selectors import PAGE_SIZE
 
 from .checks import assert_accessible, expect_focus_inside, tab_to
 
@@ -47,8 +48,7 @@ def test_keyboard_reader_loads_more_comments_then_comments_and_replies(page, see
         services.comment_create(
             article=seeded_article,
             parent=None,
-            user=None,
-            reader_token="",
+            reader=Reader(),
             author_name="Earlier reader",
             body=f"Earlier comment number {number}.",
         )

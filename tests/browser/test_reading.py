@@ -2,6 +2,7 @@ import pytest
 from playwright.sync_api import expect
 
 from comments import services
+from comments.readers import Reader
 
 from .checks import assert_accessible
 
@@ -74,16 +75,14 @@ def test_discussion_after_voting_and_with_a_form_error(
     parent = services.comment_create(
         article=seeded_article,
         parent=None,
-        user=None,
-        reader_token="",
+        reader=Reader(),
         author_name="Marta",
         body="A small Nissan at Twingo prices would finally make sense for my commute.",
     )
     services.comment_create(
         article=seeded_article,
         parent=parent,
-        user=None,
-        reader_token="",
+        reader=Reader(),
         author_name="Sam",
         body="Only if the range is enough for the motorway home.",
     )

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from comments.models import Comment, HelpfulMark
+from comments.readers import Reader
 from comments.services import helpful_toggle
 
 READERS = 12
@@ -40,13 +41,11 @@ def test_simultaneous_helpful_marks_keep_the_count_exact(make_article):
         article=make_article(), author_name="Author", reader_token="author", body="Useful."
     )
     marks = [
-        lambda token=f"reader-{number}": helpful_toggle(
-            comment=comment, user=None, reader_token=token
-        )
+        lambda token=f"reader-{number}": helpful_toggle(comment=comment, reader=Reader(token=token))
         for number in range(READERS)
     ]
     # One more reader double-clicks: two toggles at once may cancel out, but never miscount.
-    double_click = [lambda: helpful_toggle(comment=comment, user=None, reader_token="twice")] * 2
+    double_click = [lambda: helpful_toggle(comment=comment, reader=Reader(token="twice"))] * 2
 
     errors = run_at_once(marks + double_click)
 

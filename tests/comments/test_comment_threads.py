@@ -114,14 +114,14 @@ def test_comments_of_a_draft_article_cannot_be_replied_to(client, make_article):
 
 
 def test_most_discussed_counts_the_visible_replies_of_the_whole_thread(article, staff_user):
+    from comments.readers import Reader
     from comments.services import comment_create, comment_delete
 
     def post(parent=None, status=Comment.Status.APPROVED, body="A reply here."):
         return comment_create(
             article=article,
             parent=parent,
-            user=None,
-            reader_token="guest-token",
+            reader=Reader(token="guest-token"),
             author_name="Guest",
             body=body,
             status=status,
@@ -135,7 +135,7 @@ def test_most_discussed_counts_the_visible_replies_of_the_whole_thread(article, 
     root.refresh_from_db()
     assert root.reply_count == 3, "held replies are not counted"
 
-    comment_delete(comment=nested)
+    comment_delete(comment=nested, reader=Reader(token="guest-token"))
     root.refresh_from_db()
     assert root.reply_count == 2
 

@@ -9,10 +9,10 @@ from comments.moderation import (
     URL_PATTERN,
     Verdict,
     banned_words_in,
-    can_moderate,
     comment_verdict,
     count_links,
 )
+from comments.readers import Reader, can_moderate
 
 GUEST_TOKEN = "a" * 32
 APPROVED = Comment.Status.APPROVED
@@ -37,6 +37,12 @@ def verdict(article):
             "too_fast": False,
         }
         arguments.update(overrides)
+        user = arguments.pop("user")
+        arguments["reader"] = Reader(
+            user=user if user is not None and user.is_authenticated else None,
+            token=arguments.pop("reader_token"),
+            ip_hash=arguments.pop("ip_hash"),
+        )
         return comment_verdict(**arguments)
 
     return decide

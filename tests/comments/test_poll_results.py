@@ -9,9 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from comments.models import Poll, Vote
-from comments.poll_results import largest_remainder_percentages
-from comments.poll_sections import poll_section_context
-from comments.readers import READER_TOKEN_SESSION_KEY
+from comments.polls.selectors import article_poll_panels, largest_remainder_percentages
+from comments.readers import READER_TOKEN_SESSION_KEY, Reader
 
 HX = {"HX-Request": "true"}
 Visibility = Poll.ResultsVisibility
@@ -278,9 +277,8 @@ def test_the_poll_section_needs_three_queries_however_many_polls_and_votes(
     request = section_request(token="me")
 
     with django_assert_num_queries(3):
-        context = poll_section_context(request, article)
+        panels = article_poll_panels(Reader.from_request(request), article)
 
-    panels = context["poll_panels"]
     assert [panel.poll for panel in panels] == polls
     assert panels[0].reader_choice_id == polls[0].choices.first().pk
     assert panels[0].total_votes == 17

@@ -5,9 +5,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles.models import Article
-from comments import poll_services
 from comments.models import Vote
-from comments.poll_services import VoteOutcome, poll_vote
+from comments.polls import services as poll_services
+from comments.polls.services import VoteOutcome, poll_vote
+from comments.readers import Reader
 
 HX = {"HX-Request": "true"}
 
@@ -169,9 +170,7 @@ def test_a_parallel_request_of_the_same_reader_that_wins_the_insert_is_not_a_500
 
     monkeypatch.setattr(poll_services, "_over_ip_cap", other_request_votes_first)
 
-    result = poll_vote(
-        poll=poll, choice=choice(poll, 2), user=None, reader_token="racer", ip_hash="h"
-    )
+    result = poll_vote(poll=poll, choice=choice(poll, 2), reader=Reader(token="racer", ip_hash="h"))
 
     assert result.outcome == VoteOutcome.CHANGED
     assert Vote.objects.filter(poll=poll).count() == 1

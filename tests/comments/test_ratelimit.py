@@ -11,7 +11,7 @@ from django.test import RequestFactory
 
 from comments import ratelimit
 from comments.ratelimit import comment_rate_limit_retry_after, rate_limit_retry_after
-from comments.readers import READER_TOKEN_SESSION_KEY
+from comments.readers import READER_TOKEN_SESSION_KEY, Reader
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # 12:00:15 on some day: 45 seconds left in the minute, 59 min 45 s left in the hour.
@@ -103,7 +103,7 @@ def comment_request(*, user=None, token="", ip="203.0.113.9"):
     request = RequestFactory().post("/comments/", REMOTE_ADDR=ip)
     request.user = user or AnonymousUser()
     request.session = {READER_TOKEN_SESSION_KEY: token} if token else {}
-    return request
+    return Reader.from_request(request)
 
 
 def test_comment_limits_follow_the_settings(settings, clock, reader):

@@ -2,7 +2,7 @@ import pytest
 from django.test import RequestFactory
 
 from comments.models import Comment, HelpfulMark
-from comments.readers import client_ip, ip_hash, reader_lookup
+from comments.readers import Reader, client_ip, ip_hash
 from comments.services import helpful_toggle
 
 
@@ -25,12 +25,12 @@ def test_forwarded_for_is_ignored_unless_proxies_are_trusted(settings):
 
 def test_a_reader_is_their_account_else_their_guest_token():
     user = object()
-    assert reader_lookup(user=user, reader_token="ignored") == {"user": user}
-    assert reader_lookup(user=None, reader_token="t0k") == {
+    assert Reader(user=user, token="ignored").lookup() == {"user": user}
+    assert Reader(token="t0k").lookup() == {
         "user__isnull": True,
         "reader_token": "t0k",
     }
-    assert reader_lookup(user=None, reader_token="") is None
+    assert Reader().lookup() is None
 
 
 def test_a_helpful_mark_needs_a_reader(make_article):
@@ -38,5 +38,5 @@ def test_a_helpful_mark_needs_a_reader(make_article):
         article=make_article(), author_name="A", body="Hello", reader_token="author"
     )
     with pytest.raises(ValueError):
-        helpful_toggle(comment=comment, user=None, reader_token="")
+        helpful_toggle(comment=comment, reader=Reader())
     assert not HelpfulMark.objects.exists()

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,6 +26,49 @@ def once_per_reader(scope, prefix):
     ]
 
 
+class CommentQuerySet(models.QuerySet):
+    def visible_to(self, reader):
+        """Comments this reader may see (deleted ones included, for the shape of threads):
+        approved ones, their own held ones, and every one for a moderator."""
+        if reader.is_moderator:
+            return self
+        return self.filter(
+            Q(status=Comment.Status.APPROVED) | reader.rows() & Q(status__in=Comment.HELD_STATUSES)
+        )
+
+    def listed_for(self, reader):
+        """Visible comments under visible ancestors (a reply to a rejected comment is shown
+        nowhere), less deleted ones that no visible reply keeps in the thread."""
+        visible = self.visible_to(reader)
+        visible_ids = visible.values("pk")
+        live_replies = visible.filter(
+            Q(parent=OuterRef("pk")) | Q(parent__parent=OuterRef("pk")), deleted_at__isnull=True
+        )
+        return visible.filter(
+            Q(deleted_at__isnull=True) | Q(Exists(live_replies)),
+            Q(parent__isnull=True) | Q(parent__in=visible_ids),
+            Q(parent__parent__isnull=True) | Q(parent__parent__in=visible_ids),
+        )
+
+    def with_reader_facts(self, reader):
+        """What the page shows per comment for this reader, without a query per comment: the
+        author's current poll choice (for "changed view") and the reader's helpful mark."""
+        from .polls import Vote
+
+        current_vote = Vote.objects.filter(poll_id=OuterRef("stance_choice__poll_id")).filter(
+            Q(user_id=OuterRef("user_id"))
+            | Q(reader_token=OuterRef("reader_token")) & ~Q(reader_token="")
+        )
+        if reader.lookup() is not None:
+            marked = Exists(HelpfulMark.objects.filter(reader.rows(), comment=OuterRef("pk")))
+        else:
+            marked = Value(False)
+        return self.select_related("stance_choice").annotate(
+            current_choice_id=Subquery(current_vote.values("choice_id")[:1]),
+            marked_helpful=marked,
+        )
+
+
 class Comment(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -33,6 +76,7 @@ class Comment(models.Model):
         REJECTED = "rejected", "Rejected"
         SPAM = "spam", "Spam"
 
+    HELD_STATUSES = (Status.PENDING, Status.SPAM)
     MAX_DEPTH = 2  # top level is 0: threads nest three levels deep
 
     article = models.ForeignKey(
@@ -74,6 +118,8 @@ class Comment(models.Model):
     )
     show_stance = models.BooleanField(default=True)
 
+    objects = CommentQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
@@ -94,6 +140,24 @@ class Comment(models.Model):
     @property
     def is_deleted(self):
         return self.deleted_at is not None
+
+    @property
+    def is_held(self):
+        return self.status != self.Status.APPROVED
+
+    @property
+    def accepts_replies(self):
+        return not self.is_deleted and self.status == self.Status.APPROVED
+
+    @property
+    def can_have_replies(self):
+        return self.depth < self.MAX_DEPTH
+
+    @property
+    def stance_changed(self):
+        """The author has voted differently since commenting (needs `with_reader_facts`)."""
+        current = getattr(self, "current_choice_id", None)
+        return bool(self.stance_choice_id and current and current != self.stance_choice_id)
 
 
 class HelpfulMark(models.Model):

@@ -2,14 +2,15 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import account_views
+from . import views
+from .forms import LoginForm
 
 urlpatterns = [
-    path("signup/", account_views.signup, name="signup"),
+    path("signup/", views.signup, name="signup"),
     path(
         "login/",
         auth_views.LoginView.as_view(
-            authentication_form=account_views.LoginForm,
+            authentication_form=LoginForm,
             redirect_authenticated_user=True,
             # LoginView names the site after the request's host; the pages use ours.
             extra_context={"site_name": settings.EVR_SITE_NAME},

@@ -2,11 +2,9 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import linebreaksbr, pluralize
@@ -17,8 +15,8 @@ from django.utils.text import Truncator
 
 from articles.models import Article
 
+from .. import services
 from ..models import BannedWord, Comment, CommentReport, ReaderControl
-from ..services import thread_reply_counts_refresh
 
 User = get_user_model()
 
@@ -139,18 +137,16 @@ class CommentAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         comment = form.instance
-        if "status" in form.changed_data and comment.status == Comment.Status.APPROVED:
-            # Approving is the moderator's answer to the reports so far: only new ones count.
-            comment.report_count = 0
-            comment.hold_reason = ""
-        else:
-            # Dismissed reports no longer count towards hiding the comment.
-            comment.report_count = min(comment.report_count, comment.reports.count())
-        Comment.objects.filter(pk=comment.pk).update(
-            report_count=comment.report_count, hold_reason=comment.hold_reason
-        )
         if "status" in form.changed_data:
-            thread_reply_counts_refresh([comment])
+            # The change form records its own history entry.
+            services.comments_moderate(
+                comments=Comment.objects.filter(pk=comment.pk),
+                status=comment.status,
+                moderator=request.user,
+                log=False,
+            )
+        else:
+            services.comment_reports_recount(comment=comment)
 
     def get_urls(self):
         export = path(
@@ -242,18 +238,8 @@ class CommentAdmin(admin.ModelAdmin):
         )
 
     def _set_status(self, request, queryset, status, done):
-        comments = list(queryset.select_related(None).only("pk", "author_name", "body"))
-        changes = {"status": status}
-        if status == Comment.Status.APPROVED:
-            # Approving is the moderator's answer to the reports so far: only new ones count.
-            changes.update(report_count=0, hold_reason="")
-        updated = Comment.objects.filter(pk__in=[comment.pk for comment in comments]).update(
-            **changes
-        )
-        thread_reply_counts_refresh(comments)
-        # Each comment's history then says who moderated it, and how.
-        LogEntry.objects.log_actions(
-            request.user.pk, comments, CHANGE, f"Set status to {status.label} in the queue."
+        updated = services.comments_moderate(
+            comments=queryset, status=status, moderator=request.user
         )
         self.message_user(
             request, f"{done} {updated} comment{pluralize(updated)}.", messages.SUCCESS
@@ -274,14 +260,10 @@ class CommentAdmin(admin.ModelAdmin):
     def has_reader_control_permission(self, request):
         return request.user.has_perm("comments.change_readercontrol")
 
-    def _control_authors(self, request, queryset, field, done):
-        user_ids = set(queryset.filter(user__isnull=False).values_list("user_id", flat=True))
-        guests = queryset.filter(user__isnull=True).count()
-        with transaction.atomic():
-            for user_id in user_ids:
-                ReaderControl.objects.update_or_create(user_id=user_id, defaults={field: True})
+    def _control_authors(self, request, queryset, done, **controls):
+        changed, guests = services.readers_control_authors(comments=queryset, **controls)
         self.message_user(
-            request, f"{done} {len(user_ids)} reader{pluralize(len(user_ids))}.", messages.SUCCESS
+            request, f"{done} {changed} reader{pluralize(changed)}.", messages.SUCCESS
         )
         if guests:
             self.message_user(
@@ -296,14 +278,14 @@ class CommentAdmin(admin.ModelAdmin):
         description="Ban the authors of the selected comments", permissions=["reader_control"]
     )
     def ban_authors(self, request, queryset):
-        self._control_authors(request, queryset, "is_banned", "Banned")
+        self._control_authors(request, queryset, "Banned", is_banned=True)
 
     @admin.action(
         description="Always pre-moderate the authors of the selected comments",
         permissions=["reader_control"],
     )
     def premoderate_authors(self, request, queryset):
-        self._control_authors(request, queryset, "always_premoderate", "Pre-moderating")
+        self._control_authors(request, queryset, "Pre-moderating", always_premoderate=True)
 
     @admin.action(description="Download the selected comments as JSON", permissions=["view"])
     def export(self, request, queryset):

@@ -1,4 +1,4 @@
-"""Writes for reader polls: casting and changing votes."""
+"""Writes for reader polls: casting and changing votes, and closing a poll."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -6,13 +6,13 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from .models import Poll, Vote
-from .poll_results import PollState, poll_state
-from .readers import reader_lookup
+from ..models import Poll, Vote
+from ..refusals import Refused
+from .selectors import PollState, poll_state
 
 IP_CAP_WINDOW = timedelta(hours=1)
 
@@ -28,6 +28,20 @@ class VoteOutcome(StrEnum):
 
 
 ACCEPTED_OUTCOMES = {VoteOutcome.CREATED, VoteOutcome.CHANGED, VoteOutcome.UNCHANGED}
+REFUSAL_STATUS = {
+    VoteOutcome.NOT_OPEN: 409,
+    VoteOutcome.CLOSED: 409,
+    VoteOutcome.DUPLICATE: 409,
+    VoteOutcome.OVER_CAP: 429,
+}
+
+
+class VoteRefused(Refused):
+    """A vote that does not count, with the outcome that says why."""
+
+    def __init__(self, result):
+        super().__init__(result.message, status=REFUSAL_STATUS[result.outcome])
+        self.outcome = result.outcome
 
 
 @dataclass(frozen=True)
@@ -75,16 +89,22 @@ def _move_vote(vote, *, poll, choice, now):
     return VoteResult(VoteOutcome.CHANGED, f"Your vote is now “{choice}”.", vote)
 
 
-@transaction.atomic
-def poll_vote(*, poll, choice, user, reader_token, ip_hash, now=None):
-    """Record one reader's vote, or move it; each reader is counted once per poll.
+def poll_vote(*, poll, choice, reader, now=None):
+    """Record this reader's vote, or move it; each reader is counted once per poll.
 
-    A reader is `user` when signed in, otherwise the guest's `reader_token`. Refusals are
-    returned, not raised, so that the refusal counters they bump are committed.
+    Raises `VoteRefused` when the vote does not count: after the refusal counters it bumps
+    are committed.
     """
+    result = _vote(poll=poll, choice=choice, reader=reader, now=now or timezone.now())
+    if not result.accepted:
+        raise VoteRefused(result)
+    return result
+
+
+@transaction.atomic
+def _vote(*, poll, choice, reader, now):
     if choice.poll_id != poll.pk:
         raise ValueError("The choice belongs to another poll.")
-    now = now or timezone.now()
     state = poll_state(poll, now=now)
     if state == PollState.SCHEDULED:
         return VoteResult(
@@ -95,14 +115,14 @@ def poll_vote(*, poll, choice, user, reader_token, ip_hash, now=None):
             VoteOutcome.CLOSED, f"This poll closed on {_when(poll.closes_at)}; voting has ended."
         )
 
-    owner = reader_lookup(user=user, reader_token=reader_token)
+    owner = reader.lookup()
     if owner is None:
         raise ValueError("A guest vote needs a reader token.")
     existing = Vote.objects.select_for_update().filter(poll=poll, **owner).first()
     if existing is not None:
         return _move_vote(existing, poll=poll, choice=choice, now=now)
 
-    if _over_ip_cap(poll, ip_hash, now):
+    if _over_ip_cap(poll, reader.ip_hash, now):
         _bump(poll, "refused_over_cap")
         return VoteResult(
             VoteOutcome.OVER_CAP,
@@ -114,9 +134,8 @@ def poll_vote(*, poll, choice, user, reader_token, ip_hash, now=None):
             vote = Vote.objects.create(
                 poll=poll,
                 choice=choice,
-                user=user,
-                reader_token="" if user is not None else reader_token,
-                ip_hash=ip_hash,
+                **reader.new_row_fields(),
+                ip_hash=reader.ip_hash,
                 created_at=now,
             )
     except IntegrityError:
@@ -127,3 +146,16 @@ def poll_vote(*, poll, choice, user, reader_token, ip_hash, now=None):
             raise
         return _move_vote(existing, poll=poll, choice=choice, now=now)
     return VoteResult(VoteOutcome.CREATED, f"Thank you. Your vote for “{choice}” is counted.", vote)
+
+
+def polls_close(*, polls, now=None):
+    """Close the open ones among `polls` now. Returns (closed, left as they were): a poll
+    not yet open, or already closed, is not changed."""
+    now = now or timezone.now()
+    selected = Poll.objects.filter(pk__in=[poll.pk for poll in polls])
+    closed = (
+        selected.filter(opens_at__lt=now)
+        .filter(Q(closes_at__isnull=True) | Q(closes_at__gt=now))
+        .update(closes_at=now)
+    )
+    return closed, selected.count() - closed

@@ -6,8 +6,7 @@ from enum import StrEnum
 from django.db.models import Count, Prefetch
 from django.utils import timezone
 
-from .models import Poll, PollChoice, Vote
-from .readers import reader_filter
+from ..models import Poll, PollChoice, Vote
 
 
 class PollState(StrEnum):
@@ -45,10 +44,6 @@ def largest_remainder_percentages(counts, *, total=100):
     for index in by_remainder[:left_over]:
         percentages[index] += 1
     return percentages
-
-
-def is_poll_editor(user):
-    return bool(user.is_authenticated and user.is_staff)
 
 
 def results_visible(poll, *, state, has_voted, is_editor):
@@ -127,6 +122,15 @@ class PollPanel:
     def hidden_results_note(self):
         return hidden_results_note(self.poll, state=self.state)
 
+    @property
+    def results_summary(self):
+        """The reader's choice in the results, in words, once they may see them."""
+        row = self.reader_choice
+        if not self.results_visible or row is None:
+            return ""
+        plural = "" if self.total_votes == 1 else "s"
+        return f"“{row.label}” has {row.percent}% of {self.total_votes} vote{plural}."
+
     def with_message(self, message, *, is_error=False):
         return replace(self, message=message, message_is_error=is_error)
 
@@ -142,12 +146,12 @@ def polls_with_counts():
     )
 
 
-def reader_choice_ids(request, polls):
+def reader_choice_ids(reader, polls):
     """{poll id: chosen choice id} for this reader, in one query (none for a new guest)."""
-    owner = reader_filter(request)
-    if owner is None or not polls:
+    lookup = reader.lookup()
+    if lookup is None or not polls:
         return {}
-    rows = Vote.objects.filter(poll__in=polls, **owner).values_list("poll_id", "choice_id")
+    rows = Vote.objects.filter(poll__in=polls, **lookup).values_list("poll_id", "choice_id")
     return dict(rows)
 
 
@@ -177,6 +181,23 @@ def build_panel(poll, *, reader_choice_id, is_editor, now=None):
         choices=rows,
         total_votes=sum(counts),
     )
+
+
+def poll_panel(reader, poll):
+    """One poll, fetched with `polls_with_counts()`, as this reader sees it."""
+    chosen = reader_choice_ids(reader, [poll]).get(poll.pk)
+    return build_panel(poll, reader_choice_id=chosen, is_editor=reader.is_staff)
+
+
+def article_poll_panels(reader, article):
+    """The article's open and closed polls as this reader sees them, in three queries."""
+    now = timezone.now()
+    polls = list(polls_with_counts().filter(article=article, opens_at__lte=now))
+    chosen = reader_choice_ids(reader, polls)
+    return [
+        build_panel(poll, reader_choice_id=chosen.get(poll.pk), is_editor=reader.is_staff, now=now)
+        for poll in polls
+    ]
 
 
 def results_as_json(panel):

@@ -1,0 +1,122 @@
+"""The reader poll: voting, and its results as a fragment, a page and JSON."""
+
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget
+
+from articles.models import Article
+
+from ..readers import Reader
+from ..refusals import Refused
+from ..responses import announce, refused_response, render_htmx
+from .selectors import poll_panel, polls_with_counts, results_as_json
+from .services import poll_vote as record_vote
+
+POLL_PARTIAL = "comments/_polls.html#poll"
+RESULTS_PARTIAL = "comments/_polls.html#poll-results"
+POLL_PAGE = "comments/poll_detail.html"
+
+NO_CHOICE = "Please choose one of the answers before voting."
+FOREIGN_CHOICE = "That answer is not part of this poll. Please choose one of the answers below."
+VOTE_BY_GET = "Votes are sent with the poll's form. Choose an answer and press Vote."
+
+
+def _poll_or_404(request, pk):
+    polls = polls_with_counts().select_related("article")
+    return get_object_or_404(
+        polls.filter(article__in=Article.objects.visible_to(request.user)), pk=pk
+    )
+
+
+def _render_poll(request, panel, *, status=200):
+    return render_htmx(
+        request, partial=POLL_PARTIAL, page=POLL_PAGE, context={"panel": panel}, status=status
+    )
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def poll_detail(request, pk):
+    poll = _poll_or_404(request, pk)
+    return _render_poll(request, poll_panel(Reader.from_request(request), poll))
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def poll_results(request, pk):
+    """The results element alone, for the periodic refresh while the poll is open."""
+    poll = _poll_or_404(request, pk)
+    panel = poll_panel(Reader.from_request(request), poll)
+    if not request.htmx:
+        return _render_poll(request, panel)
+    if not panel.is_open:
+        # Closed since the page loaded: swap the whole poll so the form and the state change.
+        response = _render_poll(request, panel)
+        return reswap(retarget(response, f"#poll-{poll.pk}"), "outerHTML")
+    return render_htmx(request, partial=RESULTS_PARTIAL, page=POLL_PAGE, context={"panel": panel})
+
+
+@require_GET
+def poll_results_json(request, pk):
+    poll = _poll_or_404(request, pk)
+    panel = poll_panel(Reader.from_request(request), poll)
+    return JsonResponse(
+        results_as_json(panel),
+        status=200 if panel.results_visible else 403,
+        json_dumps_params={"ensure_ascii": False},
+    )
+
+
+@vary_on_headers("HX-Request")
+def poll_vote(request, pk):
+    poll = _poll_or_404(request, pk)
+    reader = Reader.from_request(request, create_token=request.method == "POST")
+    try:
+        if request.method != "POST":
+            raise Refused(VOTE_BY_GET, status=405)
+        choice = _choice_from_post(request, poll)
+        result = record_vote(poll=poll, choice=choice, reader=reader)
+    except Refused as refusal:
+        poll = _poll_or_404(request, pk)
+        panel = poll_panel(reader, poll).with_message(refusal.message, is_error=True)
+        response = refused_response(
+            request,
+            refusal,
+            partial=POLL_PARTIAL,
+            page=POLL_PAGE,
+            context={"panel": panel},
+            focus=f"#poll-{poll.pk}-message",
+        )
+        if refusal.status == 405:
+            response["Allow"] = "POST"
+        return response
+
+    poll = _poll_or_404(request, pk)
+    panel = poll_panel(reader, poll)
+    message = result.message
+    if not request.htmx:
+        messages.success(request, message)
+        return redirect(f"{poll.article.get_absolute_url()}#poll-{poll.pk}")
+    panel = panel.with_message(message)
+    response = _render_poll(request, panel)
+    focus = f"#poll-{poll.pk}-results-heading" if panel.results_visible else None
+    return announce(
+        response,
+        f"{message} {panel.results_summary}".strip(),
+        focus=focus or f"#poll-{poll.pk}-message",
+    )
+
+
+def _choice_from_post(request, poll):
+    try:
+        choice_id = int(request.POST.get("choice", ""))
+    except ValueError:
+        message = FOREIGN_CHOICE if request.POST.get("choice") else NO_CHOICE
+        raise Refused(message, status=400) from None
+    choice = next((choice for choice in poll.counted_choices if choice.pk == choice_id), None)
+    if choice is None:
+        raise Refused(FOREIGN_CHOICE, status=400)
+    return choice
