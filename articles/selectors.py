@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass
 from itertools import groupby
 
+from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.safestring import mark_safe
 
@@ -89,10 +90,18 @@ def timeline(facts):
 FACT_GROUP_TITLES = {
     Fact.Topic.CAR_MODEL: "More about the models",
     Fact.Topic.BRAND: "Brands",
-    Fact.Topic.PLATFORM: "The AmpR Small platform",
-    Fact.Topic.BATTERY: "Ampere's battery plans",
-    Fact.Topic.MARKET: "The US market",
+    Fact.Topic.PLATFORM: "Platforms",
+    Fact.Topic.BATTERY: "Batteries",
+    Fact.Topic.MARKET: "Markets",
 }
+
+
+def fact_group_title(topic, facts):
+    """A heading for one topic's facts, named after the platform when they share one."""
+    platforms = {fact.platform.name for fact in facts if fact.platform}
+    if topic == Fact.Topic.PLATFORM and len(platforms) == 1:
+        return f"The {platforms.pop()} platform"
+    return FACT_GROUP_TITLES.get(topic, Fact.Topic(topic).label)
 
 
 def facts_by_topic(facts, shown_in_table=()):
@@ -101,10 +110,8 @@ def facts_by_topic(facts, shown_in_table=()):
     listed = [fact for fact in facts if fact.pk not in shown]
     order = list(Fact.Topic)
     listed.sort(key=lambda fact: (order.index(fact.topic), fact.position))
-    return [
-        (FACT_GROUP_TITLES.get(topic, Fact.Topic(topic).label), list(group))
-        for topic, group in groupby(listed, key=lambda fact: fact.topic)
-    ]
+    groups = [(topic, list(group)) for topic, group in groupby(listed, key=lambda f: f.topic)]
+    return [(fact_group_title(topic, group), group) for topic, group in groups]
 
 
 def article_page_context(article, request):
@@ -129,6 +136,7 @@ def article_page_context(article, request):
 
 
 def news_article_json_ld(article, car_models, canonical_url, request):
+    """schema.org NewsArticle data, published by the site (EVR_SITE_NAME)."""
     data = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
@@ -138,7 +146,7 @@ def news_article_json_ld(article, car_models, canonical_url, request):
         "dateModified": article.updated_at.isoformat(),
         "mainEntityOfPage": canonical_url,
         "url": canonical_url,
-        "publisher": {"@type": "Organization", "name": "EV Reader"},
+        "publisher": {"@type": "Organization", "name": settings.EVR_SITE_NAME},
         "mentions": [
             {
                 "@type": "Car",

@@ -87,15 +87,13 @@ def comment_submit(
     if retry_after is not None:
         message = TOO_MANY_POSTS.format(seconds=retry_after, plural=pluralize(retry_after))
         raise Refused(message, status=429, retry_after=retry_after)
-    verdict = comment_verdict(
+    verdict = _verdict_unless_refused(
         article=article,
         body=body,
         reader=reader,
         honeypot_filled=honeypot_filled,
         too_fast=too_fast,
     )
-    if verdict.refuse:
-        raise Refused(verdict.reason, status=422, field="body")
     return comment_create(
         article=article,
         parent=parent,
@@ -106,6 +104,23 @@ def comment_submit(
         status=verdict.status,
         hold_reason=verdict.reason,
     )
+
+
+def _verdict_unless_refused(
+    *, article, body, reader, honeypot_filled=False, too_fast=False, editing=None
+):
+    """The moderation verdict on these words; a refusal is raised on the comment's text."""
+    verdict = comment_verdict(
+        article=article,
+        body=body,
+        reader=reader,
+        honeypot_filled=honeypot_filled,
+        too_fast=too_fast,
+        editing=editing,
+    )
+    if verdict.refuse:
+        raise Refused(verdict.reason, status=422, field="body")
+    return verdict
 
 
 @transaction.atomic
@@ -187,16 +202,9 @@ def comment_edit(*, comment, reader, body):
     comment_check_can_edit(comment=comment, reader=reader)
     if body == comment.body:
         return False  # saving the same words is not an edit: it is not marked "edited"
-    verdict = comment_verdict(
-        article=comment.article,
-        body=body,
-        reader=reader,
-        honeypot_filled=False,
-        too_fast=False,
-        editing=comment,
+    verdict = _verdict_unless_refused(
+        article=comment.article, body=body, reader=reader, editing=comment
     )
-    if verdict.refuse:
-        raise Refused(verdict.reason, status=422, field="body")
     comment.body = body
     comment.edited_at = timezone.now()
     fields = ["body", "edited_at"]
