@@ -2,10 +2,12 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import Count
 from django.template.defaultfilters import pluralize
-from django.utils import timezone
+
+from evsite.caching import BumpsVersionsAdmin
 
 from .models import Article, Brand, CarModel, Fact, Paragraph, Platform
 from .selectors import target_price_display
+from .services import articles_publish, articles_unpublish
 
 
 class ParagraphInline(admin.TabularInline):
@@ -41,7 +43,7 @@ class FactInline(admin.StackedInline):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
     list_display = ["headline", "status", "published_at", "paragraph_count", "fact_count"]
     list_filter = ["status", "published_at"]
     search_fields = ["headline", "standfirst", "slug"]
@@ -75,15 +77,12 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish the selected articles")
     def publish(self, request, queryset):
-        # A draft published now is dated now, unless an editor scheduled it for later.
-        drafts = queryset.filter(status=Article.Status.DRAFT)
-        drafts.filter(published_at__lt=timezone.now()).update(published_at=timezone.now())
-        updated = queryset.update(status=Article.Status.PUBLISHED)
+        updated = articles_publish(articles=queryset)
         self.message_user(request, f"Published {updated} article{pluralize(updated)}.")
 
     @admin.action(description="Return the selected articles to draft")
     def unpublish(self, request, queryset):
-        updated = queryset.update(status=Article.Status.DRAFT)
+        updated = articles_unpublish(articles=queryset)
         self.message_user(
             request,
             f"{updated} article{pluralize(updated)} {pluralize(updated, 'is a draft,are drafts')}"
@@ -92,7 +91,7 @@ class ArticleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Paragraph)
-class ParagraphAdmin(admin.ModelAdmin):
+class ParagraphAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
     list_display = ["__str__", "article", "kind", "position"]
     list_filter = ["kind", "article"]
     list_select_related = ["article"]
@@ -108,7 +107,7 @@ class CarModelInline(admin.TabularInline):
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
     list_display = ["name", "parent_group", "model_count"]
     search_fields = ["name", "parent_group"]
     prepopulated_fields = {"slug": ["name"]}
@@ -123,7 +122,7 @@ class BrandAdmin(admin.ModelAdmin):
 
 
 @admin.register(Platform)
-class PlatformAdmin(admin.ModelAdmin):
+class PlatformAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
     list_display = ["name", "description", "model_count"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
@@ -137,7 +136,7 @@ class PlatformAdmin(admin.ModelAdmin):
 
 
 @admin.register(CarModel)
-class CarModelAdmin(admin.ModelAdmin):
+class CarModelAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
     list_display = ["__str__", "brand", "platform", "status", "market", "target_price_display"]
     list_filter = ["status", "brand", "platform"]
     list_select_related = ["brand", "platform"]
@@ -175,7 +174,7 @@ class CarModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Fact)
-class FactAdmin(admin.ModelAdmin):
+class FactAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
     list_display = ["statement", "article", "topic", "certainty", "year", "source"]
     list_filter = ["topic", "certainty", "article"]
     list_select_related = ["article", "paragraph"]

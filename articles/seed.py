@@ -7,6 +7,8 @@ from pathlib import Path
 
 from django.db import transaction
 
+from evsite.caching import CONTENT, DISCUSSION, POLLS, bump
+
 from .models import Article, Brand, CarModel, Fact, Paragraph, Platform
 
 SEED_DIR = Path(__file__).resolve().parent / "seed"
@@ -139,6 +141,7 @@ def seed_load(*, name="nissan-small-ev", overwrite=False):
     # Loading is not an editorial update: the shipped article was last changed when published.
     Article.objects.filter(pk=article.pk).update(updated_at=article.published_at)
     article.refresh_from_db()
+    bump(CONTENT, DISCUSSION, POLLS)
     return SeedResult(article=article, created=created, overwritten=overwrite and not created)
 
 

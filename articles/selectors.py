@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import groupby
 
 from django.conf import settings
@@ -114,25 +115,57 @@ def facts_by_topic(facts, shown_in_table=()):
     return [(fact_group_title(topic, group), group) for topic, group in groups]
 
 
-def article_page_context(article, request):
-    paragraphs = list(article.paragraphs.all())
-    facts = list(article.facts.for_panel())
-    car_models = list(CarModel.objects.mentioned_in(article))
-    rows = model_rows(car_models)
-    canonical_url = request.build_absolute_uri(article.get_absolute_url())
-    return {
-        "article": article,
-        "canonical_url": canonical_url,
-        "key_points": [p for p in paragraphs if p.kind == Paragraph.Kind.KEY_POINT],
-        "body_paragraphs": [p for p in paragraphs if p.kind == Paragraph.Kind.BODY],
-        "table_columns": [column.label for column in TABLE_COLUMNS],
-        "model_rows": rows,
-        "fact_groups": facts_by_topic(
-            facts, [cell.source for row in rows for cell in row.cells if cell.source]
-        ),
-        "timeline": timeline(facts),
-        "json_ld": news_article_json_ld(article, car_models, canonical_url, request),
-    }
+class ArticlePage:
+    """What the article page shows of the article itself. Each part is read from the
+    database only when the template renders it, so a cached fragment costs no query."""
+
+    def __init__(self, article, request):
+        self.article = article
+        self.request = request
+        self.table_columns = [column.label for column in TABLE_COLUMNS]
+
+    @cached_property
+    def canonical_url(self):
+        return self.request.build_absolute_uri(self.article.get_absolute_url())
+
+    @cached_property
+    def _paragraphs(self):
+        return list(self.article.paragraphs.all())
+
+    @cached_property
+    def key_points(self):
+        return [p for p in self._paragraphs if p.kind == Paragraph.Kind.KEY_POINT]
+
+    @cached_property
+    def body_paragraphs(self):
+        return [p for p in self._paragraphs if p.kind == Paragraph.Kind.BODY]
+
+    @cached_property
+    def _facts(self):
+        return list(self.article.facts.for_panel())
+
+    @cached_property
+    def _car_models(self):
+        return list(CarModel.objects.mentioned_in(self.article))
+
+    @cached_property
+    def model_rows(self):
+        return model_rows(self._car_models)
+
+    @cached_property
+    def fact_groups(self):
+        in_table = [cell.source for row in self.model_rows for cell in row.cells if cell.source]
+        return facts_by_topic(self._facts, in_table)
+
+    @cached_property
+    def timeline(self):
+        return timeline(self._facts)
+
+    @cached_property
+    def json_ld(self):
+        return news_article_json_ld(
+            self.article, self._car_models, self.canonical_url, self.request
+        )
 
 
 def news_article_json_ld(article, car_models, canonical_url, request):

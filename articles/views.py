@@ -3,18 +3,29 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from comments.selectors import article_discussion
+from evsite.caching import CONTENT, DISCUSSION, POLLS, limit_cache_ttl, page_cache, versions
 
 from .models import Article, Brand, CarModel, Platform
-from .selectors import article_page_context, facts_as_json
+from .selectors import ArticlePage, facts_as_json
 
 
 def _render_article(request, article):
-    context = article_page_context(article, request)
-    context.update(article_discussion(request, article))
-    return render(request, "articles/article_detail.html", context)
+    discussion = article_discussion(request, article)
+    context = {
+        "article": article,
+        "page": ArticlePage(article, request),
+        "content_version": versions(CONTENT)[0],
+        **discussion,
+    }
+    response = render(request, "articles/article_detail.html", context)
+    # A cached copy must not outlive what changes by itself: an Edit link, a poll's deadline.
+    changes = [panel.changes_in for panel in discussion["poll_panels"]]
+    changes.append(discussion["comment_section"].cache_ttl)
+    return limit_cache_ttl(response, min((s for s in changes if s is not None), default=None))
 
 
 @require_safe
+@page_cache(CONTENT, DISCUSSION, POLLS)
 def home(request):
     article = Article.objects.featured()
     if article is None:
@@ -23,12 +34,14 @@ def home(request):
 
 
 @require_safe
+@page_cache(CONTENT, DISCUSSION, POLLS)
 def article_detail(request, slug):
     article = get_object_or_404(Article.objects.visible_to(request.user), slug=slug)
     return _render_article(request, article)
 
 
 @require_safe
+@page_cache(CONTENT)
 def article_facts_json(request, slug):
     article = get_object_or_404(Article.objects.visible_to(request.user), slug=slug)
     return JsonResponse(facts_as_json(article, request), json_dumps_params={"ensure_ascii": False})

@@ -35,6 +35,18 @@ def can_moderate(user):
     )
 
 
+def reader_cache_scope(request):
+    """The name of this session reader's own page copies (evsite/caching.py), or None for
+    staff, whose pages are always rendered afresh."""
+    user = request.user
+    if user.is_authenticated and user.is_staff:
+        return None
+    if user.is_authenticated:
+        return f"reader:user:{user.pk}"
+    token = request.session.get(READER_TOKEN_SESSION_KEY, "")
+    return f"reader:guest:{token}" if token else "reader:session"
+
+
 def client_ip(request):
     """The client's address; behind N trusted proxies, the Nth address from the right of
     X-Forwarded-For (the leftmost entries are whatever the client chose to send)."""
@@ -111,6 +123,14 @@ class Reader:
         if self.user is None and not self.token:
             raise ValueError("A guest's row needs a reader token.")
         return {"user": self.user, "reader_token": "" if self.user is not None else self.token}
+
+    @property
+    def version_name(self):
+        """The name of this reader's own cache version, as `reader_cache_scope` names it:
+        their writes move it on, so that their copy of a page shows what they just did."""
+        if self.user is not None:
+            return f"reader:user:{self.user.pk}"
+        return f"reader:guest:{self.token}" if self.token else "reader:session"
 
     def rate_limit_identities(self):
         """Who an attempt counts against: the address, and the account or guest session."""

@@ -5,13 +5,18 @@ replies of that page in a single query, with per-reader facts (helpful marks, cu
 vote) computed by subqueries.
 """
 
-from dataclasses import dataclass, field
+from functools import cached_property
 
+from django.core.cache import cache
 from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from evsite.caching import DISCUSSION, versions
 
 from .forms import DEFAULT_SORT, SORTS, CommentForm, CommentListForm
-from .models import Comment, PollChoice
+from .models import Comment, HelpfulMark, PollChoice
+from .permissions import comment_permissions
 from .polls.selectors import article_poll_panels
 from .readers import Reader
 
@@ -91,19 +96,87 @@ def thread_page_number(reader, comment):
     return newer // PAGE_SIZE + 1
 
 
-@dataclass
 class CommentSection:
-    article: object
-    reader: Reader
-    page: Page
-    sort: str
-    stance: int | None
-    list_form: CommentListForm
-    total: int
-    latest_pk: int
-    upto: int
-    form: CommentForm | None = None
-    stance_choices: list = field(default_factory=list)
+    """The comment section as one reader sees it, in the order and page asked for. The page
+    and the counts are read only when the template renders them, so a cached region costs
+    no query; readers who see what every reader sees share those under one key."""
+
+    def __init__(self, request, article, *, reader, appending=False):
+        self.article = article
+        self.reader = reader
+        self.appending = appending
+        self.page_number = request.GET.get("page", 1)
+        self.query = request.GET.urlencode()
+        self.stance_choices = list(
+            PollChoice.objects.filter(poll__article=article).select_related("poll")
+        )
+        self.list_form = CommentListForm(request.GET, stance_choices=self.stance_choices)
+        self.sort = self.list_form.value("sort", DEFAULT_SORT)
+        self.stance = self.list_form.value("stance")
+        self.requested_upto = self.list_form.value("upto")
+        self.form = new_comment_form(request, reader) if reader.can_post else None
+
+    @cached_property
+    def page(self):
+        return thread_page(
+            self.reader,
+            self.article,
+            sort=self.sort,
+            stance=self.stance,
+            upto=self.requested_upto,
+            page_number=self.page_number,
+            appending=self.appending,
+        )
+
+    @cached_property
+    def _counts(self):
+        if self.fragment_key is None:
+            return comment_counts(self.reader, self.article)
+        key = f"evr:comment-counts:{self.article.pk}:{versions(DISCUSSION)[0]}"
+        return cache.get_or_set(key, lambda: comment_counts(self.reader, self.article), 600)
+
+    @property
+    def total(self):
+        return self._counts["total"]
+
+    @property
+    def latest_pk(self):
+        return self._counts["latest"] or 0
+
+    @property
+    def upto(self):
+        return self.requested_upto if self.requested_upto is not None else self.latest_pk
+
+    @cached_property
+    def fragment_key(self):
+        """A key for the threads as every reader like this one sees them, or None when this
+        reader sees something of their own (their comments, their marks, held comments)."""
+        if not reader_sees_shared_threads(self.reader, self.article):
+            return None
+        return ":".join(
+            map(
+                str,
+                (
+                    self.article.pk,
+                    *versions(DISCUSSION),
+                    self.query,
+                    self.appending,
+                    self.reader.can_post,
+                ),
+            )
+        )
+
+    @property
+    def cache_ttl(self):
+        """0 while this reader may still edit a comment shown here: its Edit link goes by
+        itself when the window closes, so their page is rendered afresh meanwhile."""
+        if self.fragment_key is not None:
+            return None  # the reader has nothing of their own here
+        now = timezone.now()
+        for comment in _with_replies(self.page.object_list):
+            if comment_permissions(self.reader, comment, now=now).can_edit:
+                return 0
+        return None
 
     @property
     def article_url(self):
@@ -117,6 +190,24 @@ class CommentSection:
             if choice.pk == self.stance:
                 words += f", voted: {choice.label}"
         return words
+
+
+def _with_replies(comments):
+    for comment in comments:
+        yield comment
+        yield from _with_replies(getattr(comment, "children", ()))
+
+
+def reader_sees_shared_threads(reader, article):
+    """Whether this reader sees the threads as a reader with no session does: not a
+    moderator, and nothing of their own (comments, helpful marks) on this article."""
+    if reader.is_moderator:
+        return False
+    if reader.lookup() is None:
+        return True
+    own = Comment.objects.filter(reader.rows(), article=article).values("pk")
+    marked = HelpfulMark.objects.filter(reader.rows(), comment__article=article)
+    return not own.union(marked.values("comment_id")).exists()
 
 
 def new_comment_form(request, reader, *, reply_to=None):
@@ -141,36 +232,7 @@ def comment_section(request, article, *, reader=None, appending=False):
     """The comment section as this reader sees it, in the order and page the query asks for.
     `appending` asks for a page to add under the threads already shown."""
     reader = reader or Reader.from_request(request)
-    params = request.GET
-    stance_choices = list(PollChoice.objects.filter(poll__article=article).select_related("poll"))
-    list_form = CommentListForm(params, stance_choices=stance_choices)
-    sort = list_form.value("sort", DEFAULT_SORT)
-    stance = list_form.value("stance")
-    upto = list_form.value("upto")
-    page = thread_page(
-        reader,
-        article,
-        sort=sort,
-        stance=stance,
-        upto=upto,
-        page_number=params.get("page", 1),
-        appending=appending,
-    )
-    counts = comment_counts(reader, article)
-    form = new_comment_form(request, reader) if reader.can_post else None
-    return CommentSection(
-        article=article,
-        reader=reader,
-        page=page,
-        sort=sort,
-        stance=stance,
-        list_form=list_form,
-        total=counts["total"],
-        latest_pk=counts["latest"] or 0,
-        upto=upto if upto is not None else counts["latest"] or 0,
-        form=form,
-        stance_choices=stance_choices,
-    )
+    return CommentSection(request, article, reader=reader, appending=appending)
 
 
 def new_comment_count(reader, article, *, since):

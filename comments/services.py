@@ -12,6 +12,8 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from evsite.caching import DISCUSSION, bump
+
 from .models import Comment, CommentReport, HelpfulMark, ReaderControl, Vote
 from .moderation import comment_verdict
 from .permissions import comment_permissions
@@ -156,6 +158,7 @@ def comment_create(
     )
     if parent is not None:
         thread_reply_counts_refresh([comment])
+    bump(DISCUSSION, reader.version_name)
     return comment
 
 
@@ -215,6 +218,7 @@ def comment_edit(*, comment, reader, body):
     comment.save(update_fields=fields)
     if "status" in fields:
         thread_reply_counts_refresh([comment])
+    bump(DISCUSSION, reader.version_name)
     return True
 
 
@@ -225,6 +229,7 @@ def comment_delete(*, comment, reader):
         comment.deleted_at = timezone.now()
         comment.save(update_fields=["deleted_at"])
         thread_reply_counts_refresh([comment])
+        bump(DISCUSSION, reader.version_name)
     return comment
 
 
@@ -233,6 +238,7 @@ def comment_stance_toggle(*, comment, reader):
     comment_check_own(comment=comment, reader=reader)
     comment.show_stance = not comment.show_stance
     comment.save(update_fields=["show_stance"])
+    bump(DISCUSSION, reader.version_name)
     return comment
 
 
@@ -244,6 +250,7 @@ def helpful_toggle(*, comment, reader):
     if not comment_permissions(reader, comment).can_mark:
         raise Refused(CANNOT_MARK, about=comment)
     with transaction.atomic():
+        bump(DISCUSSION, reader.version_name)
         deleted, _ = HelpfulMark.objects.filter(comment=comment, **lookup).delete()
         if deleted:
             Comment.objects.filter(pk=comment.pk).update(helpful_count=F("helpful_count") - 1)
@@ -270,6 +277,7 @@ def comment_report(*, comment, reader, reason, note=""):
     count again, so clearing cookies cannot hide a comment single-handed.
     """
     comment_check_can_report(comment=comment, reader=reader)
+    bump(reader.version_name)
     ip_hash = reader.ip_hash
     with transaction.atomic():
         same_address = bool(ip_hash) and comment.reports.filter(ip_hash=ip_hash).exists()
@@ -297,6 +305,7 @@ def comment_report(*, comment, reader, reason, note=""):
         )
         if hidden:
             thread_reply_counts_refresh([comment])
+            bump(DISCUSSION)
         return True
 
 
@@ -319,6 +328,7 @@ def comments_moderate(*, comments, status, moderator, log=True):
         fields.update(report_count=0, hold_reason="")
     Comment.objects.filter(pk__in=[comment.pk for comment in changed]).update(**fields)
     thread_reply_counts_refresh(changed)
+    bump(DISCUSSION)
     if log:
         LogEntry.objects.log_actions(
             moderator.pk,

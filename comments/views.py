@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from articles.models import Article
+from evsite.caching import CONTENT, DISCUSSION, POLLS, limit_cache_ttl, page_cache
 
 from . import services
 from .forms import CommentEditForm, CommentForm, CommentReportForm
@@ -60,6 +61,7 @@ def _comments_on_article_page(request, article):
 
 @require_GET
 @vary_on_headers("HX-Request")
+@page_cache(CONTENT, DISCUSSION, POLLS)
 def comment_list(request, slug):
     """The threads region in another order or filter; without htmx, the article page."""
     article = _article_or_404(request, slug)
@@ -75,11 +77,13 @@ def comment_list(request, slug):
             response, f"Showing {section.summary}.", focus=f"#c-{first.pk}" if first else None
         )
     response = render(request, PARTIALS + "comment-threads", context)
+    limit_cache_ttl(response, section.cache_ttl)
     return announce(response, f"Showing {section.summary}.")
 
 
 @require_GET
 @vary_on_headers("HX-Request")
+@page_cache(CONTENT, DISCUSSION, POLLS)
 def comment_more(request, slug):
     """The next page of threads, to append under the ones shown."""
     article = _article_or_404(request, slug)
@@ -87,7 +91,9 @@ def comment_more(request, slug):
         return _comments_on_article_page(request, article)
     section = comment_section(request, article, appending=True)
     context = {"comment_section": section, "reader": section.reader}
-    response = render(request, PARTIALS + "comment-more", context)
+    response = limit_cache_ttl(
+        render(request, PARTIALS + "comment-more", context), section.cache_ttl
+    )
     shown = section.page.object_list
     if not shown:
         return announce(response, "No more comments to load.")
@@ -96,6 +102,7 @@ def comment_more(request, slug):
 
 
 @require_GET
+@page_cache(CONTENT, DISCUSSION)
 def comment_new_count(request, slug):
     """How many comments others posted since the page was shown (polled every ~20 seconds)."""
     article = _article_or_404(request, slug)
@@ -155,6 +162,7 @@ def _post_comment(request, article, *, parent=None):
         message = "Your comment was received and is awaiting moderation."
     if reader.is_guest:
         request.session[GUEST_NAME_SESSION_KEY] = created.author_name
+
     if not request.htmx:
         messages.success(request, message)
         return redirect(created)

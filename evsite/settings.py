@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    "evsite.caching.ReaderValuesMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -85,6 +86,9 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "evsite.context_processors.site",
+                # After Django's own csrf processor: pages render a placeholder that
+                # ReaderValuesMiddleware fills with each reader's token, so they can be cached.
+                "evsite.caching.csrf_placeholder",
             ],
             "loaders": [
                 (
@@ -118,7 +122,6 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and one writer work at once; IMMEDIATE transactions take the write
     # lock up front, so concurrent writers wait for it instead of failing with "locked".
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -147,6 +150,14 @@ else:
             "LOCATION": os.environ.get("EVR_CACHE_DIR", str(BASE_DIR / "var" / "cache")),
         }
     }
+
+# Rendered fragments are stored under keys that carry the versions of what they show
+# (evsite/caching.py), so each worker may keep its own copy in memory.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+    "OPTIONS": {"MAX_ENTRIES": 500},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -177,6 +188,9 @@ STORAGES = {
     },
 }
 
+# Sessions are read from the cache (and written through to the database), so a reader's
+# request costs no query for them.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

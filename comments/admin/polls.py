@@ -1,11 +1,13 @@
 import csv
 
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.http import HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+
+from evsite.caching import DISCUSSION, POLLS, BumpsVersionsAdmin
 
 from ..models import Poll, PollChoice, Vote
 from ..polls.selectors import (
@@ -52,7 +54,7 @@ class PollChoiceInline(admin.TabularInline):
 
     def get_queryset(self, request):
         self._shares = {}
-        return super().get_queryset(request).annotate(vote_count=Count("votes"))
+        return super().get_queryset(request)
 
     @admin.display(description="Votes")
     def vote_count(self, choice):
@@ -72,7 +74,9 @@ class PollChoiceInline(admin.TabularInline):
 
 
 @admin.register(Poll)
-class PollAdmin(admin.ModelAdmin):
+class PollAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
+    bumps_versions = (POLLS, DISCUSSION)  # comments show their authors' poll choices
+
     list_display = [
         "question",
         "article",
@@ -106,7 +110,7 @@ class PollAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .select_related("article")
-            .annotate(vote_total=Count("votes"))
+            .annotate(vote_total=Sum("choices__vote_count"))
         )
 
     @admin.display(description="Status")
@@ -115,7 +119,7 @@ class PollAdmin(admin.ModelAdmin):
 
     @admin.display(description="Votes", ordering="vote_total")
     def total_votes(self, poll):
-        return poll.vote_total
+        return poll.vote_total or 0
 
     @admin.display(description="Results")
     def results(self, poll):

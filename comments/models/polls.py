@@ -48,6 +48,9 @@ class PollChoice(models.Model):
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="choices")
     label = models.CharField(max_length=120)
     position = models.PositiveSmallIntegerField(default=0)
+    # Kept equal to the number of its votes by the vote service, in the vote's transaction;
+    # `manage.py poll_recount` checks it against the votes.
+    vote_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["poll", "position", "pk"]

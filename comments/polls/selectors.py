@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from ..models import Poll, PollChoice, Vote
@@ -123,6 +123,14 @@ class PollPanel:
         return hidden_results_note(self.poll, state=self.state)
 
     @property
+    def changes_in(self):
+        """Seconds until this poll opens or closes by itself, or None."""
+        moment = self.poll.opens_at if self.state == PollState.SCHEDULED else None
+        if self.state == PollState.OPEN:
+            moment = self.poll.closes_at
+        return (moment - timezone.now()).total_seconds() if moment else None
+
+    @property
     def results_summary(self):
         """The reader's choice in the results, in words, once they may see them."""
         row = self.reader_choice
@@ -136,11 +144,13 @@ class PollPanel:
 
 
 def choices_with_counts():
-    return PollChoice.objects.annotate(vote_count=Count("votes")).order_by("position", "pk")
+    """Choices in order, each with its `vote_count` counter."""
+    return PollChoice.objects.order_by("position", "pk")
 
 
 def polls_with_counts():
-    """Polls whose `choices` are prefetched with a `vote_count`: two queries for any number."""
+    """Polls whose `choices` are prefetched with their vote counters: two queries for any
+    number of polls and votes."""
     return Poll.objects.prefetch_related(
         Prefetch("choices", queryset=choices_with_counts(), to_attr="counted_choices")
     )

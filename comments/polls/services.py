@@ -6,11 +6,14 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from ..models import Poll, Vote
+from evsite.caching import DISCUSSION, POLLS, bump
+
+from ..models import Poll, PollChoice, Vote
 from ..refusals import Refused
 from .selectors import PollState, poll_state
 
@@ -61,6 +64,7 @@ def _when(moment):
 
 def _bump(poll, counter):
     Poll.objects.filter(pk=poll.pk).update(**{counter: F(counter) + 1})
+    bump(POLLS)
 
 
 def _over_ip_cap(poll, ip_hash, now):
@@ -73,7 +77,7 @@ def _over_ip_cap(poll, ip_hash, now):
     return recent.count() >= cap
 
 
-def _move_vote(vote, *, poll, choice, now):
+def _move_vote(vote, *, poll, choice, reader, now):
     if vote.choice_id == choice.pk:
         return VoteResult(VoteOutcome.UNCHANGED, f"Your vote for “{choice}” stands.", vote)
     if not poll.allow_vote_change:
@@ -83,9 +87,13 @@ def _move_vote(vote, *, poll, choice, now):
             "You have already voted in this poll, and votes here cannot be changed.",
             vote,
         )
+    PollChoice.objects.filter(pk=vote.choice_id).update(vote_count=F("vote_count") - 1)
+    PollChoice.objects.filter(pk=choice.pk).update(vote_count=F("vote_count") + 1)
     vote.choice = choice
     vote.changed_at = now
     vote.save(update_fields=["choice", "changed_at"])
+    # Comments show when their author has changed their vote since.
+    bump(POLLS, DISCUSSION, reader.version_name)
     return VoteResult(VoteOutcome.CHANGED, f"Your vote is now “{choice}”.", vote)
 
 
@@ -120,7 +128,7 @@ def _vote(*, poll, choice, reader, now):
         raise ValueError("A guest vote needs a reader token.")
     existing = Vote.objects.select_for_update().filter(poll=poll, **owner).first()
     if existing is not None:
-        return _move_vote(existing, poll=poll, choice=choice, now=now)
+        return _move_vote(existing, poll=poll, choice=choice, reader=reader, now=now)
 
     if _over_ip_cap(poll, reader.ip_hash, now):
         _bump(poll, "refused_over_cap")
@@ -138,13 +146,15 @@ def _vote(*, poll, choice, reader, now):
                 ip_hash=reader.ip_hash,
                 created_at=now,
             )
+            PollChoice.objects.filter(pk=choice.pk).update(vote_count=F("vote_count") + 1)
+            bump(POLLS, reader.version_name)
     except IntegrityError:
         # The same reader voted in a parallel request that committed first: treat this one
         # as their second vote, never as another row.
         existing = Vote.objects.select_for_update().filter(poll=poll, **owner).first()
         if existing is None:
             raise
-        return _move_vote(existing, poll=poll, choice=choice, now=now)
+        return _move_vote(existing, poll=poll, choice=choice, reader=reader, now=now)
     return VoteResult(VoteOutcome.CREATED, f"Thank you. Your vote for “{choice}” is counted.", vote)
 
 
@@ -158,4 +168,30 @@ def polls_close(*, polls, now=None):
         .filter(Q(closes_at__isnull=True) | Q(closes_at__gt=now))
         .update(closes_at=now)
     )
+    bump(POLLS)
     return closed, selected.count() - closed
+
+
+def polls_recount(*, polls=None, fix=True):
+    """Check each choice's vote counter against its votes; with `fix`, set it right.
+    Returns [(choice, counter, votes)] for the choices whose counter had drifted."""
+    choices = PollChoice.objects.select_related("poll").annotate(counted=Count("votes"))
+    if polls is not None:
+        choices = choices.filter(poll__in=polls)
+    drifted = []
+    for choice in choices.order_by("poll", "position", "pk"):
+        if choice.vote_count != choice.counted:
+            drifted.append((choice, choice.vote_count, choice.counted))
+    if fix and drifted:
+        votes = (
+            Vote.objects.filter(choice=OuterRef("pk"))
+            .order_by()
+            .values("choice")
+            .annotate(total=Count("pk"))
+            .values("total")
+        )
+        PollChoice.objects.filter(pk__in=[choice.pk for choice, _, _ in drifted]).update(
+            vote_count=Coalesce(Subquery(votes), 0)
+        )
+        bump(POLLS)
+    return drifted

@@ -8,6 +8,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
 from articles.models import Article
+from evsite.caching import CONTENT, POLLS, limit_cache_ttl, page_cache
 
 from ..readers import Reader
 from ..refusals import Refused
@@ -31,14 +32,16 @@ def _poll_or_404(request, pk):
     )
 
 
-def _render_poll(request, panel, *, status=200):
-    return render_htmx(
-        request, partial=POLL_PARTIAL, page=POLL_PAGE, context={"panel": panel}, status=status
+def _render_poll(request, panel, *, status=200, partial=POLL_PARTIAL):
+    response = render_htmx(
+        request, partial=partial, page=POLL_PAGE, context={"panel": panel}, status=status
     )
+    return limit_cache_ttl(response, panel.changes_in)
 
 
 @require_GET
 @vary_on_headers("HX-Request")
+@page_cache(CONTENT, POLLS)
 def poll_detail(request, pk):
     poll = _poll_or_404(request, pk)
     return _render_poll(request, poll_panel(Reader.from_request(request), poll))
@@ -46,6 +49,7 @@ def poll_detail(request, pk):
 
 @require_GET
 @vary_on_headers("HX-Request")
+@page_cache(CONTENT, POLLS)
 def poll_results(request, pk):
     """The results element alone, for the periodic refresh while the poll is open."""
     poll = _poll_or_404(request, pk)
@@ -56,10 +60,11 @@ def poll_results(request, pk):
         # Closed since the page loaded: swap the whole poll so the form and the state change.
         response = _render_poll(request, panel)
         return reswap(retarget(response, f"#poll-{poll.pk}"), "outerHTML")
-    return render_htmx(request, partial=RESULTS_PARTIAL, page=POLL_PAGE, context={"panel": panel})
+    return _render_poll(request, panel, partial=RESULTS_PARTIAL)
 
 
 @require_GET
+@page_cache(CONTENT, POLLS)
 def poll_results_json(request, pk):
     poll = _poll_or_404(request, pk)
     panel = poll_panel(Reader.from_request(request), poll)

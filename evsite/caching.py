@@ -1,0 +1,286 @@
+"""Caching that never serves stale pages: everything cached is keyed by versions.
+
+- Version counters live in the shared cache (Redis, or the file cache that every worker of a
+  machine shares): "content" for the article text and facts, "discussion" for comments,
+  "polls" for votes. A write bumps its counter once its transaction commits, so the next
+  request on any worker and any app server builds a new key and renders afresh; nothing is
+  ever purged, old entries just age out.
+- What is rendered under a versioned key is the same on every worker, so each worker keeps a
+  small copy in its own memory as well and a hit costs no cache round trip.
+- Cached HTML carries placeholders where a reader's CSRF token and a comment form's stamp go;
+  `ReaderValuesMiddleware` puts each reader's own values in every response.
+"""
+
+import hashlib
+import time
+from collections import OrderedDict
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseNotModified
+from django.middleware.csrf import get_token
+from django.utils.cache import patch_cache_control, patch_vary_headers
+
+from comments.readers import reader_cache_scope
+from comments.stamps import STAMP_PLACEHOLDER, form_stamp
+
+CONTENT = "content"
+DISCUSSION = "discussion"
+POLLS = "polls"
+
+CSRF_PLACEHOLDER = "evr-csrf-token-placeholder"
+VERSION_KEY = "evr:version:{}"
+PAGE_KEY = "evr:page:{}"
+# Pages show relative times ("3 minutes ago") and poll deadlines: even with no write, an
+# entry is rendered again after this long.
+PAGE_TTL = 60
+# How long a CDN may serve an anonymous page, and serve it stale while it fetches a new one.
+SHARED_MAX_AGE = 10
+STALE_WHILE_REVALIDATE = 30
+LOCAL_ENTRIES = 64
+
+
+def versions(*names):
+    """The current value of each version counter, starting any that is missing."""
+    keys = [VERSION_KEY.format(name) for name in names]
+    found = cache.get_many(keys)
+    missing = {key: time.time_ns() for key in keys if key not in found}
+    if missing:
+        # A new counter (or one evicted) starts from the clock, so it never repeats an
+        # earlier value and never matches an old key.
+        for key, value in missing.items():
+            cache.add(key, value, timeout=None)
+        found.update(cache.get_many(list(missing)))
+    return tuple(found.get(key, missing.get(key)) for key in keys)
+
+
+def bump(*names):
+    """Move these version counters on now, and again once the current transaction commits:
+    a page rendered in between, from data without this write, is then never served."""
+
+    def move_on():
+        for name in names:
+            key = VERSION_KEY.format(name)
+            try:
+                cache.incr(key)
+            except ValueError:
+                cache.set(key, time.time_ns(), timeout=None)
+
+    move_on()
+    transaction.on_commit(move_on)
+
+
+class LocalCache:
+    """A small least-recently-used store in this worker's memory, for versioned entries."""
+
+    def __init__(self, size=LOCAL_ENTRIES):
+        self.size = size
+        self.entries = OrderedDict()
+
+    def get(self, key):
+        entry = self.entries.get(key)
+        if entry is None:
+            return None
+        value, expires = entry
+        if expires < time.monotonic():
+            del self.entries[key]
+            return None
+        self.entries.move_to_end(key)
+        return value
+
+    def set(self, key, value, ttl):
+        self.entries[key] = (value, time.monotonic() + ttl)
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+    def clear(self):
+        self.entries.clear()
+
+
+local_pages = LocalCache()
+
+
+def cache_scope(request):
+    """Whose copy of a page this request may get: "" for a reader without a session (what
+    every such reader sees), the reader's own version name for a reader with a session, or
+    None when the page must be rendered afresh (not a GET, a message waiting to be shown)."""
+    if request.method not in ("GET", "HEAD") or request.COOKIES.get("messages"):
+        return None
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return ""
+    if "_messages" in request.session:
+        return None
+    return reader_cache_scope(request)
+
+
+def _page_key(request, scope, version_values):
+    parts = [
+        request.get_host(),
+        request.path,
+        request.META.get("QUERY_STRING", ""),
+        request.headers.get("HX-Request", ""),
+        request.headers.get("HX-Trigger", ""),
+        scope,
+        *map(str, version_values),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _etag(page_key, request):
+    # The page holds the reader's CSRF token, masked anew each time: any mask of the same
+    # secret is as good, so the tag names the secret the reader's cookie holds.
+    secret = request.COOKIES.get(settings.CSRF_COOKIE_NAME, "")
+    return 'W/"{}"'.format(hashlib.sha256(f"{page_key}:{secret}".encode()).hexdigest()[:32])
+
+
+def page_cache(*version_names):
+    """Serve a GET view's response from the cache, keyed by the URL, the htmx headers, these
+    versions and whose copy it is; a conditional request that still matches gets a 304.
+
+    Readers without a session share one copy, which a CDN may keep for a few seconds. A
+    reader with a session gets their own copy, kept only in this worker's memory and keyed
+    by their own version too, which every write of theirs moves on (a vote, a comment, a
+    mark), so they always see what they just did; it is marked private.
+    """
+
+    def decorate(view):
+        @wraps(view)
+        def cached(request, *args, **kwargs):
+            scope = cache_scope(request)
+            if scope is None:
+                response = view(request, *args, **kwargs)
+                patch_cache_control(response, private=True, no_cache=True)
+                return response
+            names = (*version_names, scope) if scope else version_names
+            key = _page_key(request, scope, versions(*names))
+            etag = _etag(key, request)
+            finish = _private if scope else _shareable
+            if etag in request.headers.get("If-None-Match", ""):
+                return finish(HttpResponseNotModified(), etag)
+            stored = local_pages.get(key)
+            if stored is None and not scope:
+                stored = cache.get(PAGE_KEY.format(key))
+            if stored is None:
+                response = view(request, *args, **kwargs)
+                ttl = min(PAGE_TTL, getattr(response, "cache_ttl", PAGE_TTL))
+                if response.status_code != 200 or response.streaming or ttl <= 0:
+                    if scope:
+                        patch_cache_control(response, private=True, no_cache=True)
+                    return response
+                stored = (*_storable(response), ttl)
+                if not scope:
+                    cache.set(PAGE_KEY.format(key), stored, ttl)
+            local_pages.set(key, stored, stored[2])
+            return finish(_from_stored(stored), etag)
+
+        return cached
+
+    return decorate
+
+
+def _storable(response):
+    headers = {
+        name: value
+        for name, value in response.items()
+        if name.lower() not in ("set-cookie", "content-length")
+    }
+    return (response.content, headers)
+
+
+def limit_cache_ttl(response, seconds):
+    """Keep a cached copy of `response` no longer than `seconds` (None: no limit of its own),
+    because something on it changes by itself then (an Edit link that expires)."""
+    if seconds is not None:
+        response.cache_ttl = min(getattr(response, "cache_ttl", PAGE_TTL), int(seconds))
+    return response
+
+
+def _from_stored(stored):
+    content, headers, _ttl = stored
+    response = HttpResponse(content)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _private(response, etag):
+    response["ETag"] = etag
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
+def _shareable(response, etag):
+    response["ETag"] = etag
+    patch_vary_headers(response, ["Cookie"])
+    patch_cache_control(
+        response,
+        public=True,
+        max_age=0,
+        s_maxage=SHARED_MAX_AGE,
+        stale_while_revalidate=STALE_WHILE_REVALIDATE,
+    )
+    return response
+
+
+def csrf_placeholder(request):
+    """Context processor: templates render a placeholder where the CSRF token goes."""
+    return {"csrf_token": CSRF_PLACEHOLDER}
+
+
+class ReaderValuesMiddleware:
+    """Put each reader's own values where pages, cached or not, hold placeholders: their
+    CSRF token, and a fresh stamp for the comment forms."""
+
+    csrf_placeholder = CSRF_PLACEHOLDER.encode()
+    stamp_placeholder = STAMP_PLACEHOLDER.encode()
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.streaming:
+            return response
+        content = response.content
+        if self.stamp_placeholder in content:
+            content = content.replace(self.stamp_placeholder, form_stamp().encode())
+        if self.csrf_placeholder in content:
+            content = content.replace(self.csrf_placeholder, get_token(request).encode())
+            self._send_cookie_only_when_new(request, response)
+        response.content = content
+        return response
+
+    @staticmethod
+    def _send_cookie_only_when_new(request, response):
+        cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
+        if cookie and request.META.get("CSRF_COOKIE") == cookie:
+            # The reader already holds this secret: no need to send the cookie again.
+            request.META["CSRF_COOKIE_NEEDS_UPDATE"] = False
+        elif "public" in response.get("Cache-Control", ""):
+            # A response that sets a cookie is for this reader alone.
+            response["Cache-Control"] = "private, no-cache"
+
+
+class BumpsVersionsAdmin:
+    """ModelAdmin mixin: every save or delete made in the admin moves `bumps_versions` on."""
+
+    bumps_versions = (CONTENT,)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        bump(*self.bumps_versions)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        bump(*self.bumps_versions)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        bump(*self.bumps_versions)
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        bump(*self.bumps_versions)
