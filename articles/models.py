@@ -51,6 +51,10 @@ class Article(models.Model):
     def is_published(self):
         return self.status == self.Status.PUBLISHED and self.published_at <= timezone.now()
 
+    def is_visible_to(self, user):
+        """The same rule as `Article.objects.visible_to(user)`, for an article in hand."""
+        return self.is_published or (user.is_authenticated and user.is_staff)
+
 
 class Paragraph(models.Model):
     """One block of an article's text: a key point or a body paragraph, with a stable anchor."""

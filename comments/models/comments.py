@@ -26,28 +26,38 @@ def once_per_reader(scope, prefix):
     ]
 
 
+def _visible(reader, path=""):
+    """A Q for comments (at `path`: "parent__"...) that `reader` may see, or None for all."""
+    if reader.is_moderator:
+        return None
+    approved = Q(**{f"{path}status": Comment.Status.APPROVED})
+    lookup = reader.lookup()
+    if lookup is None:
+        return approved
+    own = Q(**{f"{path}{name}": value for name, value in lookup.items()})
+    return approved | own & Q(**{f"{path}status__in": Comment.HELD_STATUSES})
+
+
 class CommentQuerySet(models.QuerySet):
     def visible_to(self, reader):
         """Comments this reader may see (deleted ones included, for the shape of threads):
         approved ones, their own held ones, and every one for a moderator."""
-        if reader.is_moderator:
-            return self
-        return self.filter(
-            Q(status=Comment.Status.APPROVED) | reader.rows() & Q(status__in=Comment.HELD_STATUSES)
-        )
+        visible = _visible(reader)
+        return self if visible is None else self.filter(visible)
 
     def listed_for(self, reader):
         """Visible comments under visible ancestors (a reply to a rejected comment is shown
         nowhere), less deleted ones that no visible reply keeps in the thread."""
         visible = self.visible_to(reader)
-        visible_ids = visible.values("pk")
-        live_replies = visible.filter(
+        live_replies = Comment.objects.visible_to(reader).filter(
             Q(parent=OuterRef("pk")) | Q(parent__parent=OuterRef("pk")), deleted_at__isnull=True
         )
-        return visible.filter(
-            Q(deleted_at__isnull=True) | Q(Exists(live_replies)),
-            Q(parent__isnull=True) | Q(parent__in=visible_ids),
-            Q(parent__parent__isnull=True) | Q(parent__parent__in=visible_ids),
+        listed = visible.filter(Q(deleted_at__isnull=True) | Q(Exists(live_replies)))
+        if reader.is_moderator:
+            return listed
+        return listed.filter(
+            Q(parent__isnull=True) | _visible(reader, "parent__"),
+            Q(parent__parent__isnull=True) | _visible(reader, "parent__parent__"),
         )
 
     def with_reader_facts(self, reader):

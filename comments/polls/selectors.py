@@ -156,6 +156,13 @@ def polls_with_counts():
     )
 
 
+def poll_counts_refresh(poll):
+    """Read a poll's counters again (after a vote), in two small queries."""
+    poll.refresh_from_db(fields=["refused_duplicates", "refused_over_cap", "closes_at"])
+    poll.counted_choices = list(choices_with_counts().filter(poll=poll))
+    return poll
+
+
 def reader_choice_ids(reader, polls):
     """{poll id: chosen choice id} for this reader, in one query (none for a new guest)."""
     lookup = reader.lookup()

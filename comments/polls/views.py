@@ -1,19 +1,18 @@
 """The reader poll: voting, and its results as a fragment, a page and JSON."""
 
 from django.contrib import messages
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
-from articles.models import Article
 from evsite.caching import CONTENT, POLLS, limit_cache_ttl, page_cache
 
 from ..readers import Reader
 from ..refusals import Refused
 from ..responses import announce, refused_response, render_htmx
-from .selectors import poll_panel, polls_with_counts, results_as_json
+from .selectors import poll_counts_refresh, poll_panel, polls_with_counts, results_as_json
 from .services import poll_vote as record_vote
 
 POLL_PARTIAL = "comments/_polls.html#poll"
@@ -26,10 +25,10 @@ VOTE_BY_GET = "Votes are sent with the poll's form. Choose an answer and press V
 
 
 def _poll_or_404(request, pk):
-    polls = polls_with_counts().select_related("article")
-    return get_object_or_404(
-        polls.filter(article__in=Article.objects.visible_to(request.user)), pk=pk
-    )
+    poll = get_object_or_404(polls_with_counts().select_related("article"), pk=pk)
+    if not poll.article.is_visible_to(request.user):
+        raise Http404("No such poll.")
+    return poll
 
 
 def _render_poll(request, panel, *, status=200, partial=POLL_PARTIAL):
@@ -85,7 +84,7 @@ def poll_vote(request, pk):
         choice = _choice_from_post(request, poll)
         result = record_vote(poll=poll, choice=choice, reader=reader)
     except Refused as refusal:
-        poll = _poll_or_404(request, pk)
+        poll_counts_refresh(poll)
         panel = poll_panel(reader, poll).with_message(refusal.message, is_error=True)
         response = refused_response(
             request,
@@ -99,7 +98,7 @@ def poll_vote(request, pk):
             response["Allow"] = "POST"
         return response
 
-    poll = _poll_or_404(request, pk)
+    poll_counts_refresh(poll)
     panel = poll_panel(reader, poll)
     message = result.message
     if not request.htmx:
