@@ -8,19 +8,20 @@
 - What is rendered under a versioned key is the same on every worker, so each worker keeps a
   small copy in its own memory as well and a hit costs no cache round trip.
 - Cached HTML carries placeholders where a reader's CSRF token and a comment form's stamp go;
-  `ReaderValuesMiddleware` puts each reader's own values in every response.
+  `PageCacheMiddleware` puts each reader's own values in every response.
 """
 
 import hashlib
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotModified
-from django.middleware.csrf import get_token
+from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from comments.readers import reader_cache_scope
@@ -107,16 +108,26 @@ def cache_scope(request):
     """Whose copy of a page this request may get: "" for a reader without a session (what
     every such reader sees), the reader's own version name for a reader with a session, or
     None when the page must be rendered afresh (not a GET, a message waiting to be shown)."""
+    if _may_share(request):
+        return ""
     if request.method not in ("GET", "HEAD") or request.COOKIES.get("messages"):
         return None
-    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
-        return ""
     if "_messages" in request.session:
         return None
     return reader_cache_scope(request)
 
 
-def _page_key(request, scope, version_values):
+def _may_share(request):
+    """A GET by a reader with no session and no message waiting: they see what every such
+    reader sees."""
+    return (
+        request.method in ("GET", "HEAD")
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and not request.COOKIES.get("messages")
+    )
+
+
+def _request_key(request, scope=""):
     parts = [
         request.get_host(),
         request.path,
@@ -124,26 +135,56 @@ def _page_key(request, scope, version_values):
         request.headers.get("HX-Request", ""),
         request.headers.get("HX-Trigger", ""),
         scope,
-        *map(str, version_values),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _etag(page_key, request):
-    # The page holds the reader's CSRF token, masked anew each time: any mask of the same
-    # secret is as good, so the tag names the secret the reader's cookie holds.
-    secret = request.COOKIES.get(settings.CSRF_COOKIE_NAME, "")
-    return 'W/"{}"'.format(hashlib.sha256(f"{page_key}:{secret}".encode()).hexdigest()[:32])
+@dataclass(frozen=True)
+class CachedPage:
+    """A response as rendered (placeholders in), with the versions it was rendered at."""
+
+    names: tuple
+    values: tuple
+    content: bytes
+    headers: dict
+    ttl: int
+
+    @classmethod
+    def of(cls, response, names, values):
+        headers = {
+            name: value
+            for name, value in response.items()
+            if name.lower() not in ("set-cookie", "content-length", "cache-control", "etag")
+        }
+        ttl = min(PAGE_TTL, getattr(response, "cache_ttl", PAGE_TTL))
+        return cls(names, values, response.content, headers, ttl)
+
+    def is_current(self):
+        return versions(*self.names) == self.values
+
+    def etag(self, request):
+        # The page holds the reader's CSRF token, masked anew each time: any mask of the same
+        # secret is as good, so the tag names the secret the reader's cookie holds.
+        secret = request.COOKIES.get(settings.CSRF_COOKIE_NAME, "")
+        seed = f"{self.values}:{hashlib.sha256(self.content).hexdigest()}:{secret}"
+        return f'W/"{hashlib.sha256(seed.encode()).hexdigest()[:32]}"'
+
+    def response(self):
+        response = HttpResponse(self.content)
+        for name, value in self.headers.items():
+            response[name] = value
+        return response
 
 
 def page_cache(*version_names):
-    """Serve a GET view's response from the cache, keyed by the URL, the htmx headers, these
-    versions and whose copy it is; a conditional request that still matches gets a 304.
+    """Cache a GET view's response under these versions; a conditional request that still
+    matches gets a 304.
 
-    Readers without a session share one copy, which a CDN may keep for a few seconds. A
-    reader with a session gets their own copy, kept only in this worker's memory and keyed
-    by their own version too, which every write of theirs moves on (a vote, a comment, a
-    mark), so they always see what they just did; it is marked private.
+    Readers without a session share one copy (`PageCacheMiddleware` serves it, before the
+    session, the URL resolver or the view), which a CDN may keep for a few seconds. A reader
+    with a session gets their own copy, kept only in this worker's memory and keyed by their
+    own version too, which every write of theirs moves on (a vote, a comment, a mark), so
+    they always see what they just did; it is marked private.
     """
 
     def decorate(view):
@@ -151,43 +192,30 @@ def page_cache(*version_names):
         def cached(request, *args, **kwargs):
             scope = cache_scope(request)
             if scope is None:
-                response = view(request, *args, **kwargs)
-                patch_cache_control(response, private=True, no_cache=True)
-                return response
+                return _private(view(request, *args, **kwargs))
             names = (*version_names, scope) if scope else version_names
-            key = _page_key(request, scope, versions(*names))
-            etag = _etag(key, request)
-            finish = _private if scope else _shareable
-            if etag in request.headers.get("If-None-Match", ""):
-                return finish(HttpResponseNotModified(), etag)
-            stored = local_pages.get(key)
-            if stored is None and not scope:
-                stored = cache.get(PAGE_KEY.format(key))
-            if stored is None:
+            values = versions(*names)
+            if not scope:
+                # Rendered now; PageCacheMiddleware keeps it under the versions read before.
                 response = view(request, *args, **kwargs)
-                ttl = min(PAGE_TTL, getattr(response, "cache_ttl", PAGE_TTL))
-                if response.status_code != 200 or response.streaming or ttl <= 0:
-                    if scope:
-                        patch_cache_control(response, private=True, no_cache=True)
-                    return response
-                stored = (*_storable(response), ttl)
-                if not scope:
-                    cache.set(PAGE_KEY.format(key), stored, ttl)
-            local_pages.set(key, stored, stored[2])
-            return finish(_from_stored(stored), etag)
+                response.shared_versions = (names, values)
+                return response
+            key = _request_key(request, scope)
+            page = local_pages.get(key)
+            if page is None or page.values != values:
+                response = view(request, *args, **kwargs)
+                page = CachedPage.of(response, names, values)
+                if response.status_code != 200 or response.streaming or page.ttl <= 0:
+                    return _private(response)
+                local_pages.set(key, page, page.ttl)
+            etag = page.etag(request)
+            if etag in request.headers.get("If-None-Match", ""):
+                return _private(HttpResponseNotModified(), etag)
+            return _private(page.response(), etag)
 
         return cached
 
     return decorate
-
-
-def _storable(response):
-    headers = {
-        name: value
-        for name, value in response.items()
-        if name.lower() not in ("set-cookie", "content-length")
-    }
-    return (response.content, headers)
 
 
 def limit_cache_ttl(response, seconds):
@@ -198,16 +226,9 @@ def limit_cache_ttl(response, seconds):
     return response
 
 
-def _from_stored(stored):
-    content, headers, _ttl = stored
-    response = HttpResponse(content)
-    for name, value in headers.items():
-        response[name] = value
-    return response
-
-
-def _private(response, etag):
-    response["ETag"] = etag
+def _private(response, etag=None):
+    if etag:
+        response["ETag"] = etag
     patch_cache_control(response, private=True, no_cache=True)
     return response
 
@@ -230,18 +251,45 @@ def csrf_placeholder(request):
     return {"csrf_token": CSRF_PLACEHOLDER}
 
 
-class ReaderValuesMiddleware:
-    """Put each reader's own values where pages, cached or not, hold placeholders: their
-    CSRF token, and a fresh stamp for the comment forms."""
+class PageCacheMiddleware:
+    """Serve readers without a session their shared copy of a page at once, and put each
+    reader's own values where every page, cached or not, holds placeholders: their CSRF
+    token, and a fresh stamp for the comment forms.
+
+    It sits before the session middleware: a shared copy needs nothing of the reader but
+    their CSRF cookie, which it reads and sets as CsrfViewMiddleware does.
+    """
 
     csrf_placeholder = CSRF_PLACEHOLDER.encode()
     stamp_placeholder = STAMP_PLACEHOLDER.encode()
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.csrf = CsrfViewMiddleware(get_response)
 
     def __call__(self, request):
+        if not _may_share(request):
+            return self.with_reader_values(request, self.get_response(request))
+        key = _request_key(request)
+        page = local_pages.get(key) or cache.get(PAGE_KEY.format(key))
+        if page is not None and page.is_current():
+            local_pages.set(key, page, page.ttl)
+            etag = page.etag(request)
+            if etag in request.headers.get("If-None-Match", ""):
+                return _shareable(HttpResponseNotModified(), etag)
+            self.csrf.process_request(request)  # what the inner middleware would have read
+            return self.with_reader_values(request, _shareable(page.response(), etag))
         response = self.get_response(request)
+        marked = getattr(response, "shared_versions", None)
+        if marked and response.status_code == 200 and not response.streaming:
+            page = CachedPage.of(response, *marked)
+            if page.ttl > 0:
+                cache.set(PAGE_KEY.format(key), page, page.ttl)
+                local_pages.set(key, page, page.ttl)
+                response = _shareable(response, page.etag(request))
+        return self.with_reader_values(request, response)
+
+    def with_reader_values(self, request, response):
         if response.streaming:
             return response
         content = response.content
@@ -253,13 +301,14 @@ class ReaderValuesMiddleware:
         response.content = content
         return response
 
-    @staticmethod
-    def _send_cookie_only_when_new(request, response):
+    def _send_cookie_only_when_new(self, request, response):
         cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
         if cookie and request.META.get("CSRF_COOKIE") == cookie:
             # The reader already holds this secret: no need to send the cookie again.
             request.META["CSRF_COOKIE_NEEDS_UPDATE"] = False
-        elif "public" in response.get("Cache-Control", ""):
+            return
+        self.csrf.process_response(request, response)  # sets the new cookie
+        if "public" in response.get("Cache-Control", ""):
             # A response that sets a cookie is for this reader alone.
             response["Cache-Control"] = "private, no-cache"
 

@@ -62,10 +62,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Serves readers without a session their shared copy of a page before anything below
+    # runs, and fills in every reader's CSRF token (evsite/caching.py).
+    "evsite.caching.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "evsite.caching.ReaderValuesMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -87,7 +89,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "evsite.context_processors.site",
                 # After Django's own csrf processor: pages render a placeholder that
-                # ReaderValuesMiddleware fills with each reader's token, so they can be cached.
+                # PageCacheMiddleware fills with each reader's token, so they can be cached.
                 "evsite.caching.csrf_placeholder",
             ],
             "loaders": [

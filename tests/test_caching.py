@@ -103,9 +103,7 @@ def test_an_editors_save_in_the_admin_shows_on_the_next_request(editor, make_cli
     assert "A corrected paragraph." in reader.get(discussed.get_absolute_url()).text
 
 
-def test_posting_replying_and_deleting_show_to_every_reader_at_once(
-    client, make_client, discussed
-):
+def test_posting_replying_and_deleting_show_to_every_reader_at_once(client, make_client, discussed):
     other = make_client()
     other.get(discussed.get_absolute_url())
     post_comment(client, discussed, body="A new comment from me.")
@@ -239,9 +237,7 @@ def test_a_voter_with_a_session_reads_their_page_from_their_own_copy(
     assert element(page, f"#poll-{poll.pk}-choice-{poll.choices.first().pk}").has_attr("checked")
 
 
-def test_vote_counters_match_the_votes_and_the_recount_reports_drift(
-    client, discussed, capsys
-):
+def test_vote_counters_match_the_votes_and_the_recount_reports_drift(client, discussed, capsys):
     poll = discussed.polls.get()
     yes = poll.choices.order_by("position").first()
     client.post(reverse("comments:poll_vote", kwargs={"pk": poll.pk}), {"choice": yes.pk})

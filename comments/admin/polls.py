@@ -48,8 +48,8 @@ def _shares_by_choice(choices):
 class PollChoiceInline(admin.TabularInline):
     model = PollChoice
     extra = 0
-    fields = ["label", "position", "vote_count", "share"]
-    readonly_fields = ["vote_count", "share"]
+    fields = ["label", "position", "votes", "share"]
+    readonly_fields = ["votes", "share"]
     ordering = ["position", "pk"]
 
     def get_queryset(self, request):
@@ -57,7 +57,7 @@ class PollChoiceInline(admin.TabularInline):
         return super().get_queryset(request)
 
     @admin.display(description="Votes")
-    def vote_count(self, choice):
+    def votes(self, choice):
         return "—" if choice.pk is None else choice.vote_count
 
     @admin.display(description="Share")

@@ -1,11 +1,10 @@
 import re
 
-import pytest
-from articles.selectors import TABLE_COLUMNS, attribute_value
 from django.core.management import call_command
 
 from articles.models import Article, Brand, CarModel, Fact, Paragraph
 from articles.seed import SEED_DIR, read_seed
+from articles.selectors import TABLE_COLUMNS, attribute_value
 from comments.models import Poll
 
 SEED_TEXT = (SEED_DIR / "nissan-small-ev.txt").read_text(encoding="utf-8")
@@ -84,16 +83,14 @@ def test_seed_includes_the_reader_poll(seeded_article):
     assert poll.description in SEED_TEXT
 
 
-@pytest.mark.django_db
-def test_running_the_loader_twice_changes_nothing():
+def test_running_the_loader_twice_changes_nothing(without_seed):
     call_command("load_seed", verbosity=0)
     counts = [m.objects.count() for m in (Article, Paragraph, Fact, CarModel, Brand, Poll)]
     call_command("load_seed", verbosity=0)
     assert [m.objects.count() for m in (Article, Paragraph, Fact, CarModel, Brand, Poll)] == counts
 
 
-@pytest.mark.django_db
-def test_loader_keeps_editor_changes_unless_asked_to_overwrite():
+def test_loader_keeps_editor_changes_unless_asked_to_overwrite(without_seed):
     call_command("load_seed", verbosity=0)
     article = Article.objects.get()
     article.headline = "An editor's better headline"

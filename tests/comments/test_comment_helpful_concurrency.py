@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connection
 
-from comments.models import Comment, HelpfulMark
+from comments.models import HelpfulMark
 from comments.readers import Reader
 from comments.services import helpful_toggle
 
@@ -34,12 +34,10 @@ def run_at_once(functions):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_simultaneous_helpful_marks_keep_the_count_exact(make_article):
+def test_simultaneous_helpful_marks_keep_the_count_exact(article, add_comment):
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
         pytest.skip("threads writing at once need PostgreSQL or a database file")
-    comment = Comment.objects.create(
-        article=make_article(), author_name="Author", reader_token="author", body="Useful."
-    )
+    comment = add_comment(article, "Useful.", author_name="Author", reader_token="author")
     marks = [
         lambda token=f"reader-{number}": helpful_toggle(comment=comment, reader=Reader(token=token))
         for number in range(READERS)

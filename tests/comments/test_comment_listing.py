@@ -1,25 +1,15 @@
 import json
-import re
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from comments.models import Comment
-from tests.comments.factories import add_comment as add
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-TOP_LEVEL_COMMENT = r'<li class="comment-thread">\s*<article id="c-(\d+)"'
-
-
-@pytest.fixture
-def article(make_article):
-    return make_article()
+from tests.conftest import element, elements, first_element, text
 
 
 def bulk_threads(article, count, *, replies_each=0):
@@ -52,24 +42,24 @@ def bulk_threads(article, count, *, replies_each=0):
     return tops
 
 
+def pks(comments):
+    return [int(comment["id"].removeprefix("c-")) for comment in comments]
+
+
 def comment_ids(html):
-    return [int(pk) for pk in re.findall(r'<article id="c-(\d+)"', html)]
+    return pks(elements(html, 'article[id^="c-"]'))
 
 
 def top_level_ids(html):
-    listing = html.split('id="comments"')[1].split('id="comment-pages"')[0]
-    return [
-        int(pk)
-        for pk in re.findall(r'<li class="comment-thread">\s*<article id="c-(\d+)"', listing)
-    ]
+    return pks(elements(html, '#comments > li.comment-thread > article[id^="c-"]'))
 
 
-def test_heading_counts_the_comments(client, article):
-    top = add(article)
-    add(article, parent=top)
-    add(article, status=Comment.Status.PENDING)
+def test_heading_counts_the_comments(client, article, add_comment):
+    top = add_comment(article)
+    add_comment(article, parent=top)
+    add_comment(article, status=Comment.Status.PENDING)
     html = client.get(article.get_absolute_url()).content.decode()
-    assert '<span id="comment-count" class="comment-count">(2)</span>' in html
+    assert text(element(html, "#comment-count")) == "(2)"
 
 
 @pytest.mark.parametrize(
@@ -82,23 +72,23 @@ def test_heading_counts_the_comments(client, article):
         ("nonsense", ["new", "middle", "old"]),
     ],
 )
-def test_sorting(client, article, sort, expected):
+def test_sorting(client, htmx, article, sort, expected, add_comment):
     comments = {
-        "old": add(article, minutes_ago=30, helpful_count=2, reply_count=5),
-        "middle": add(article, minutes_ago=20, helpful_count=9),
-        "new": add(article, minutes_ago=10, reply_count=1),
+        "old": add_comment(article, minutes_ago=30, helpful_count=2, reply_count=5),
+        "middle": add_comment(article, minutes_ago=20, helpful_count=9),
+        "new": add_comment(article, minutes_ago=10, reply_count=1),
     }
     names = {comment.pk: name for name, comment in comments.items()}
 
     page = client.get(article.get_absolute_url(), {"sort": sort}).content.decode()
-    fragment = client.get(
-        reverse("comments:list", kwargs={"slug": article.slug}), {"sort": sort}, **HTMX
+    fragment = htmx.get(
+        reverse("comments:list", kwargs={"slug": article.slug}), {"sort": sort}
     ).content.decode()
 
     assert [names[pk] for pk in top_level_ids(page)] == expected
     assert [names[pk] for pk in top_level_ids(fragment)] == expected
     assert "<html" not in fragment
-    assert 'id="comment-threads"' in fragment
+    assert elements(fragment, "#comment-threads")
 
 
 def test_list_url_without_htmx_goes_to_the_article_page(client, article):
@@ -108,7 +98,7 @@ def test_list_url_without_htmx_goes_to_the_article_page(client, article):
     assert response["Location"] == f"{article.get_absolute_url()}?sort=oldest#comments"
 
 
-def test_twenty_threads_a_page_with_page_links_and_load_more(client, article):
+def test_twenty_threads_a_page_with_page_links_and_load_more(client, htmx, article):
     tops = bulk_threads(article, 45)
 
     first = client.get(article.get_absolute_url()).content.decode()
@@ -116,45 +106,45 @@ def test_twenty_threads_a_page_with_page_links_and_load_more(client, article):
     assert "Page 1 of 3" in first
     more_url = reverse("comments:more", kwargs={"slug": article.slug})
     upto = max(top.pk for top in tops)
-    assert (
-        f'hx-get="{more_url}?page=2&amp;upto={upto}" hx-target="#comments" hx-swap="beforeend"'
-        in first
+    assert elements(
+        first,
+        f'[hx-get="{more_url}?page=2&upto={upto}"][hx-target="#comments"][hx-swap="beforeend"]',
     )
-    assert f'href="{article.get_absolute_url()}?page=2&amp;upto={upto}#comments"' in first
+    assert elements(first, f'[href="{article.get_absolute_url()}?page=2&upto={upto}#comments"]')
 
     second = client.get(article.get_absolute_url(), {"page": 2}).content.decode()
     assert top_level_ids(second) == [top.pk for top in tops[20:40]]
 
-    more = client.get(more_url, {"page": 3}, **HTMX)
+    more = htmx.get(more_url, {"page": 3})
     html = more.content.decode()
     assert "<html" not in html
     assert comment_ids(html) == [top.pk for top in tops[40:]]
-    assert '<div id="comment-pages" class="comment-pages" hx-swap-oob="true">' in html
+    assert element(html, "#comment-pages")["hx-swap-oob"] == "true"
     assert "Load more" not in html  # that was the last page
 
 
-def test_load_more_keeps_the_chosen_order(client, article):
+def test_load_more_keeps_the_chosen_order(client, htmx, article):
     tops = bulk_threads(article, 25)
     more_url = reverse("comments:more", kwargs={"slug": article.slug})
     page = client.get(article.get_absolute_url(), {"sort": "oldest"}).content.decode()
     upto = max(top.pk for top in tops)
-    assert f'hx-get="{more_url}?sort=oldest&amp;page=2&amp;upto={upto}"' in page
+    assert elements(page, f'[hx-get="{more_url}?sort=oldest&page=2&upto={upto}"]')
 
-    html = client.get(more_url, {"sort": "oldest", "page": 2}, **HTMX).content.decode()
+    html = htmx.get(more_url, {"sort": "oldest", "page": 2}).content.decode()
     assert comment_ids(html) == [top.pk for top in reversed(tops)][20:]
 
 
-def test_comments_posted_meanwhile_do_not_repeat_a_thread_on_the_next_page(client, article):
+def test_comments_posted_meanwhile_do_not_repeat_a_thread_on_the_next_page(
+    client, htmx, article, add_comment
+):
     tops = bulk_threads(article, 25)
     first = client.get(article.get_absolute_url()).content.decode()
     shown = top_level_ids(first)
     upto = max(top.pk for top in tops)
-    add(article, body="Posted after the page was shown")
+    add_comment(article, body="Posted after the page was shown")
 
-    more = client.get(
-        reverse("comments:more", kwargs={"slug": article.slug}),
-        {"page": 2, "upto": upto},
-        **HTMX,
+    more = htmx.get(
+        reverse("comments:more", kwargs={"slug": article.slug}), {"page": 2, "upto": upto}
     ).content.decode()
 
     assert comment_ids(more) == [top.pk for top in tops[20:]]
@@ -168,16 +158,14 @@ def test_out_of_range_page_shows_the_last_page(client, article):
     assert client.get(article.get_absolute_url(), {"page": "abc"}).status_code == 200
 
 
-def test_load_more_past_the_last_page_adds_no_thread_again(client, article):
+def test_load_more_past_the_last_page_adds_no_thread_again(htmx, article):
     tops = bulk_threads(article, 21)
     upto = max(top.pk for top in tops)
     # A thread of the first page is hidden after the reader loaded it: one page is left.
     Comment.objects.filter(pk=tops[0].pk).update(status=Comment.Status.REJECTED)
 
-    more = client.get(
-        reverse("comments:more", kwargs={"slug": article.slug}),
-        {"page": 2, "upto": upto},
-        **HTMX,
+    more = htmx.get(
+        reverse("comments:more", kwargs={"slug": article.slug}), {"page": 2, "upto": upto}
     )
 
     assert more.status_code == 200
@@ -189,49 +177,49 @@ def test_load_more_past_the_last_page_adds_no_thread_again(client, article):
     }
 
 
-def test_new_comment_poll(client, article):
-    first = add(article)
+def test_new_comment_poll(htmx, article, add_comment):
+    first = add_comment(article)
     url = reverse("comments:new", kwargs={"slug": article.slug})
 
-    assert client.get(url, {"since": first.pk, "known": 0}, **HTMX).status_code == 204
+    assert htmx.get(url, {"since": first.pk, "known": 0}).status_code == 204
 
-    add(article, body="Another reader's comment")
-    add(article, body="And another")
-    response = client.get(url, {"since": first.pk, "known": 0}, **HTMX)
+    add_comment(article, body="Another reader's comment")
+    add_comment(article, body="And another")
+    response = htmx.get(url, {"since": first.pk, "known": 0})
     assert response.status_code == 200
     html = response.content.decode()
     assert "2 new comments — show" in html
-    assert f"since={first.pk}&amp;known=2" in html
+    assert elements(html, f'[hx-get*="since={first.pk}&known=2"]')
     # Nothing changed since the last poll: nothing to swap.
-    assert client.get(url, {"since": first.pk, "known": 2}, **HTMX).status_code == 204
-    assert client.get(url, {"since": "x"}, **HTMX).status_code == 400
+    assert htmx.get(url, {"since": first.pk, "known": 2}).status_code == 204
+    assert htmx.get(url, {"since": "x"}).status_code == 400
 
 
-def test_new_comment_poll_ignores_the_readers_own_comments(client, article, reader):
-    client.force_login(reader)
-    first = add(article)
-    add(article, user=reader, reader_token="")
+def test_new_comment_poll_ignores_the_readers_own_comments(htmx, article, reader, add_comment):
+    htmx.force_login(reader)
+    first = add_comment(article)
+    add_comment(article, user=reader, reader_token="")
     url = reverse("comments:new", kwargs={"slug": article.slug})
-    assert client.get(url, {"since": first.pk, "known": 0}, **HTMX).status_code == 204
+    assert htmx.get(url, {"since": first.pk, "known": 0}).status_code == 204
 
 
-def test_page_polls_for_new_comments_every_20_seconds(client, article):
-    latest = add(article)
+def test_page_polls_for_new_comments_every_20_seconds(client, article, add_comment):
+    latest = add_comment(article)
     html = client.get(article.get_absolute_url()).content.decode()
     url = reverse("comments:new", kwargs={"slug": article.slug})
-    assert f'hx-get="{url}?since={latest.pk}&amp;known=0" hx-trigger="every 20s"' in html
+    assert elements(html, f'[hx-get="{url}?since={latest.pk}&known=0"][hx-trigger="every 20s"]')
 
 
-def test_show_new_comments_switches_to_newest_and_updates_the_controls(client, article):
-    old = add(article, minutes_ago=5)
-    new = add(article)
+def test_show_new_comments_switches_to_newest_and_updates_the_controls(htmx, article, add_comment):
+    old = add_comment(article, minutes_ago=5)
+    new = add_comment(article)
     url = reverse("comments:list", kwargs={"slug": article.slug})
-    response = client.get(url, {"sort": "newest"}, HTTP_HX_TRIGGER="show-new-comments", **HTMX)
+    response = htmx.get(url, {"sort": "newest"}, headers={"HX-Trigger": "show-new-comments"})
     html = response.content.decode()
     assert top_level_ids(html) == [new.pk, old.pk]
-    controls = html.split('<form id="comment-controls"')[1].split(">")[0]
-    assert 'hx-swap-oob="true"' in controls
-    assert f'"focus": "#c-{new.pk}"' in response["HX-Trigger-After-Settle"]
+    assert element(html, "form#comment-controls")["hx-swap-oob"] == "true"
+    announced = json.loads(response["HX-Trigger-After-Settle"])["evr:announce"]
+    assert announced["focus"] == f"#c-{new.pk}"
 
 
 def test_permalink_lands_on_the_right_page(client, article):
@@ -243,19 +231,19 @@ def test_permalink_lands_on_the_right_page(client, article):
     assert response.status_code == 302
     assert response["Location"] == f"{article.get_absolute_url()}?page=3#c-{reply_on_page_3.pk}"
     page = client.get(response["Location"]).content.decode()
-    assert f'id="c-{reply_on_page_3.pk}"' in page
+    assert elements(page, f"#c-{reply_on_page_3.pk}")
     first = client.get(tops[0].get_absolute_url())
     assert first["Location"] == f"{article.get_absolute_url()}#c-{tops[0].pk}"
 
 
-def test_permalink_with_htmx_returns_the_comment(client, article):
-    comment = add(article)
-    html = client.get(comment.get_absolute_url(), **HTMX).content.decode()
-    assert html.strip().startswith(f'<article id="c-{comment.pk}"')
+def test_permalink_with_htmx_returns_the_comment(htmx, article, add_comment):
+    comment = add_comment(article)
+    shown = first_element(htmx.get(comment.get_absolute_url()))
+    assert (shown.name, shown["id"]) == ("article", f"c-{comment.pk}")
 
 
-def test_permalink_of_an_unknown_or_hidden_comment_is_not_found(client, article):
-    held = add(article, status=Comment.Status.PENDING)
+def test_permalink_of_an_unknown_or_hidden_comment_is_not_found(client, article, add_comment):
+    held = add_comment(article, status=Comment.Status.PENDING)
     assert client.get(held.get_absolute_url()).status_code == 404
     assert client.get(reverse("comments:permalink", kwargs={"pk": 999999})).status_code == 404
 
@@ -267,14 +255,18 @@ def moderator(make_user):
     return user
 
 
-def test_held_comments_show_to_their_author_and_moderators_only(client, article, moderator):
-    author = Client()
-    session = author.session
-    session["evr_reader_token"] = token = "author-token"
-    session.save()
-    pending = add(article, body="Waiting", status=Comment.Status.PENDING, reader_token=token)
-    spam = add(article, body="Spammy", status=Comment.Status.SPAM, reader_token=token)
-    rejected = add(article, body="Rejected", status=Comment.Status.REJECTED, reader_token=token)
+def test_held_comments_show_to_their_author_and_moderators_only(
+    client, article, moderator, make_client, add_comment
+):
+    token = "author-token"
+    author = make_client(token=token)
+    pending = add_comment(
+        article, body="Waiting", status=Comment.Status.PENDING, reader_token=token
+    )
+    spam = add_comment(article, body="Spammy", status=Comment.Status.SPAM, reader_token=token)
+    rejected = add_comment(
+        article, body="Rejected", status=Comment.Status.REJECTED, reader_token=token
+    )
 
     as_author = author.get(article.get_absolute_url()).content.decode()
     assert comment_ids(as_author) == [spam.pk, pending.pk]
@@ -285,19 +277,21 @@ def test_held_comments_show_to_their_author_and_moderators_only(client, article,
     client.force_login(moderator)
     as_moderator = client.get(article.get_absolute_url()).content.decode()
     assert comment_ids(as_moderator) == [rejected.pk, spam.pk, pending.pk]
-    assert '<span class="comment__status">Rejected</span>' in as_moderator
+    assert "Rejected" in [text(status) for status in elements(as_moderator, ".comment__status")]
 
 
-def test_staff_without_the_moderation_permission_see_only_approved(client, article, make_user):
-    add(article, status=Comment.Status.PENDING)
+def test_staff_without_the_moderation_permission_see_only_approved(
+    client, article, make_user, add_comment
+):
+    add_comment(article, status=Comment.Status.PENDING)
     client.force_login(make_user("editor", is_staff=True))
     assert comment_ids(client.get(article.get_absolute_url()).content.decode()) == []
 
 
-def test_deleted_comment_with_replies_stays_as_deleted(client, article):
-    parent = add(article, body="Soon gone", author_name="Leaver")
-    child = add(article, parent=parent, body="A reply that stays")
-    lonely = add(article, body="Gone without a trace")
+def test_deleted_comment_with_replies_stays_as_deleted(client, article, add_comment):
+    parent = add_comment(article, body="Soon gone", author_name="Leaver")
+    child = add_comment(article, parent=parent, body="A reply that stays")
+    lonely = add_comment(article, body="Gone without a trace")
     Comment.objects.filter(pk__in=[parent.pk, lonely.pk]).update(deleted_at=timezone.now())
 
     html = client.get(article.get_absolute_url()).content.decode()
@@ -309,25 +303,25 @@ def test_deleted_comment_with_replies_stays_as_deleted(client, article):
     assert "Gone without a trace" not in html
 
 
-def test_deleted_chain_is_kept_while_a_grandchild_lives(client, article):
-    top = add(article)
-    middle = add(article, parent=top)
-    bottom = add(article, parent=middle, body="Still here")
+def test_deleted_chain_is_kept_while_a_grandchild_lives(client, article, add_comment):
+    top = add_comment(article)
+    middle = add_comment(article, parent=top)
+    bottom = add_comment(article, parent=middle, body="Still here")
     Comment.objects.filter(pk__in=[top.pk, middle.pk]).update(deleted_at=timezone.now())
     html = client.get(article.get_absolute_url()).content.decode()
     assert comment_ids(html) == [top.pk, middle.pk, bottom.pk]
 
 
-def capture_queries(client, url, **extra):
+def capture_queries(client, url):
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(url, **extra)
+        response = client.get(url)
     assert response.status_code == 200
     return len(queries)
 
 
 @pytest.mark.parametrize("signed_in", [False, True])
 def test_page_of_threads_costs_the_same_queries_at_20_and_2000_comments(
-    client, make_article, reader, signed_in, django_assert_max_num_queries
+    client, htmx, make_article, reader, signed_in, django_assert_max_num_queries
 ):
     if signed_in:
         client.force_login(reader)
@@ -339,9 +333,9 @@ def test_page_of_threads_costs_the_same_queries_at_20_and_2000_comments(
     for article in (small, large):
         list_url = reverse("comments:list", kwargs={"slug": article.slug})
         with django_assert_max_num_queries(8):
-            client.get(list_url, **HTMX)
+            htmx.get(list_url)
         counts[article.pk] = (
-            capture_queries(client, list_url, **HTMX),
+            capture_queries(htmx, list_url),
             capture_queries(client, article.get_absolute_url()),
         )
 

@@ -20,11 +20,6 @@ PENDING = Comment.Status.PENDING
 
 
 @pytest.fixture
-def article(make_article):
-    return make_article()
-
-
-@pytest.fixture
 def verdict(article):
     def decide(body="A thoughtful comment about small EVs.", **overrides):
         arguments = {
@@ -46,13 +41,6 @@ def verdict(article):
         return comment_verdict(**arguments)
 
     return decide
-
-
-def make_comment(article, body="An earlier comment.", **fields):
-    defaults = {"author_name": "Someone", "reader_token": GUEST_TOKEN}
-    if fields.get("user") is not None:
-        defaults["reader_token"] = ""
-    return Comment.objects.create(article=article, body=body, **{**defaults, **fields})
 
 
 def test_an_ordinary_comment_is_approved(verdict, reader):
@@ -120,57 +108,68 @@ def test_a_guests_first_comment_with_a_link_is_held(verdict):
     assert "first comment" in held.reason
 
 
-def test_a_guest_with_an_approved_comment_may_post_a_link(verdict, article):
-    make_comment(article, status=Comment.Status.PENDING)
+def test_a_guest_with_an_approved_comment_may_post_a_link(verdict, article, add_comment):
+    add_comment(article, "An earlier comment.", reader_token=GUEST_TOKEN, status=PENDING)
     assert verdict(body="See www.example.com").status == PENDING
-    make_comment(article, body="Approved before.", status=APPROVED)
+    add_comment(article, "Approved before.", reader_token=GUEST_TOKEN, status=APPROVED)
     assert verdict(body="See www.example.com").status == APPROVED
 
 
-def test_another_guests_approved_comment_does_not_vouch_for_this_guest(verdict, article):
-    make_comment(article, reader_token="b" * 32, status=APPROVED)
+def test_another_guests_approved_comment_does_not_vouch_for_this_guest(
+    verdict, article, add_comment
+):
+    add_comment(article, "An earlier comment.", reader_token="b" * 32, status=APPROVED)
     assert verdict(body="See www.example.com").status == PENDING
 
 
-def test_the_same_text_twice_within_an_hour_is_refused(verdict, article):
-    make_comment(article, body="Range matters more than anything.")
+def test_the_same_text_twice_within_an_hour_is_refused(verdict, article, add_comment):
+    add_comment(article, "Range matters more than anything.", reader_token=GUEST_TOKEN)
     result = verdict(body="  range matters\nmore than ANYTHING. ")
     assert result.refuse
     assert "same comment" in result.reason
 
 
-def test_the_same_text_after_an_hour_or_from_another_reader_is_fine(verdict, article, reader):
-    make_comment(
+def test_the_same_text_after_an_hour_or_from_another_reader_is_fine(
+    verdict, article, reader, add_comment
+):
+    add_comment(
         article,
-        body="Range matters more than anything.",
+        "Range matters more than anything.",
+        reader_token=GUEST_TOKEN,
         created_at=timezone.now() - timedelta(minutes=61),
     )
-    make_comment(article, body="Price matters most.", reader_token="b" * 32)
-    make_comment(article, body="Charging matters most.", user=reader)
+    add_comment(article, "Price matters most.", reader_token="b" * 32)
+    add_comment(article, "Charging matters most.", user=reader)
     assert verdict(body="Range matters more than anything.") == Verdict(APPROVED)
     assert verdict(body="Price matters most.") == Verdict(APPROVED)
     assert verdict(body="Charging matters most.") == Verdict(APPROVED)
 
 
-def test_a_signed_in_readers_duplicate_is_refused_on_any_article(verdict, make_article, reader):
-    make_comment(make_article(), body="Same words everywhere.", user=reader)
+def test_a_signed_in_readers_duplicate_is_refused_on_any_article(
+    verdict, make_article, reader, add_comment
+):
+    add_comment(make_article(), "Same words everywhere.", user=reader)
     assert verdict(body="Same words everywhere.", user=reader, reader_token="").refuse
 
 
-def test_a_deleted_comment_may_be_posted_again(verdict, article):
-    make_comment(article, body="Posted in the wrong thread.", deleted_at=timezone.now())
+def test_a_deleted_comment_may_be_posted_again(verdict, article, add_comment):
+    add_comment(
+        article, "Posted in the wrong thread.", reader_token=GUEST_TOKEN, deleted_at=timezone.now()
+    )
     assert verdict(body="Posted in the wrong thread.") == Verdict(APPROVED)
 
 
-def test_an_edit_is_not_a_duplicate_of_the_comment_being_edited(verdict, article, reader):
-    own = make_comment(article, body="great little car", user=reader)
+def test_an_edit_is_not_a_duplicate_of_the_comment_being_edited(
+    verdict, article, reader, add_comment
+):
+    own = add_comment(article, "great little car", user=reader)
     fixed = verdict(body="Great  little CAR", user=reader, reader_token="", editing=own)
     assert fixed == Verdict(APPROVED)
     assert verdict(body="Great  little CAR", user=reader, reader_token="").refuse
 
 
-def test_an_edited_comment_does_not_vouch_for_its_own_new_link(verdict, article):
-    own = make_comment(article, body="Nice article.", status=APPROVED)
+def test_an_edited_comment_does_not_vouch_for_its_own_new_link(verdict, article, add_comment):
+    own = add_comment(article, "Nice article.", reader_token=GUEST_TOKEN, status=APPROVED)
     edited = verdict(body="Nice article. Buy at www.example.com", editing=own)
     assert edited.status == PENDING
     assert "first comment" in edited.reason

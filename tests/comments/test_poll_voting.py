@@ -9,13 +9,7 @@ from comments.models import Vote
 from comments.polls import services as poll_services
 from comments.polls.services import VoteOutcome, poll_vote
 from comments.readers import Reader
-
-HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def poll(make_poll):
-    return make_poll()
+from tests.conftest import element, elements, text
 
 
 def vote_url(poll):
@@ -33,17 +27,22 @@ def votes_for(poll):
 # --- Voting with and without JavaScript ----------------------------------------------------
 
 
-def test_htmx_vote_swaps_the_poll_block_to_results_with_the_readers_choice(client, poll):
+def votes_shown(html, choice):
+    """The vote count the results show for `choice`."""
+    return element(html, f'[data-choice-id="{choice.pk}"]')["data-votes"]
+
+
+def test_htmx_vote_swaps_the_poll_block_to_results_with_the_readers_choice(htmx, poll):
     niche = choice(poll, 2)
 
-    response = client.post(vote_url(poll), {"choice": niche.pk}, headers=HX)
+    response = htmx.post(vote_url(poll), {"choice": niche.pk})
 
     assert response.status_code == 200
     html = response.text
-    assert f'id="poll-{poll.pk}"' in html
-    assert f'id="poll-{poll.pk}-results"' in html
+    assert elements(html, f"#poll-{poll.pk}")
+    assert elements(html, f"#poll-{poll.pk}-results")
     assert "<html" not in html
-    assert f'data-choice-id="{niche.pk}" data-votes="1"' in html
+    assert votes_shown(html, niche) == "1"
     assert "✓ Your vote" in html
     assert "Your vote for “A city niche” is counted." in html
     assert Vote.objects.get(poll=poll).choice == niche
@@ -58,7 +57,7 @@ def test_vote_without_javascript_redirects_back_to_the_poll_on_the_article(clien
     assert response["Location"] == f"{poll.article.get_absolute_url()}#poll-{poll.pk}"
     page = client.get(response["Location"])
     assert "Your vote for “A city niche” is counted." in page.text
-    assert f'data-choice-id="{niche.pk}" data-votes="1"' in page.text
+    assert votes_shown(page.text, niche) == "1"
 
 
 def test_the_readers_choice_stays_marked_after_a_reload(client, poll):
@@ -67,29 +66,32 @@ def test_the_readers_choice_stays_marked_after_a_reload(client, poll):
 
     page = client.get(poll.article.get_absolute_url()).text
 
-    assert f'value="{niche.pk}" id="poll-{poll.pk}-choice-{niche.pk}" checked' in page
-    assert 'A city niche <strong class="poll__yours">✓ Your vote</strong>' in page
+    radio = element(page, f"#poll-{poll.pk}-choice-{niche.pk}")
+    assert (radio["value"], radio.has_attr("checked")) == (str(niche.pk), True)
+    yours = element(page, f'[data-choice-id="{niche.pk}"]')
+    assert "A city niche ✓ Your vote" in text(yours)
+    assert text(element(yours, "strong.poll__yours")) == "✓ Your vote"
     assert "Change my vote" in page
 
 
 def test_the_article_page_shows_the_poll_form_with_radio_choices(client, poll):
     page = client.get(poll.article.get_absolute_url()).text
 
-    assert f'<form id="poll-{poll.pk}"' in page
-    assert page.count('type="radio" name="choice"') == 3
-    assert f'action="{vote_url(poll)}"' in page
-    assert f'hx-post="{vote_url(poll)}"' in page
-    assert "<legend" in page
+    assert elements(page, f"form#poll-{poll.pk}")
+    assert len(elements(page, 'input[type="radio"][name="choice"]')) == 3
+    assert elements(page, f'[action="{vote_url(poll)}"]')
+    assert elements(page, f'[hx-post="{vote_url(poll)}"]')
+    assert elements(page, "legend")
 
 
 # --- One vote per reader -------------------------------------------------------------------
 
 
-def test_a_guest_session_counts_once_and_a_second_browser_counts_again(client, poll):
-    other_browser = type(client)()
-    client.post(vote_url(poll), {"choice": choice(poll, 1).pk}, headers=HX)
-    again = client.post(vote_url(poll), {"choice": choice(poll, 1).pk}, headers=HX)
-    other_browser.post(vote_url(poll), {"choice": choice(poll, 3).pk}, headers=HX)
+def test_a_guest_session_counts_once_and_a_second_browser_counts_again(poll, htmx, make_client):
+    other_browser = make_client()
+    htmx.post(vote_url(poll), {"choice": choice(poll, 1).pk})
+    again = htmx.post(vote_url(poll), {"choice": choice(poll, 1).pk})
+    other_browser.htmx.post(vote_url(poll), {"choice": choice(poll, 3).pk})
 
     assert again.status_code == 200
     assert "stands" in again.text
@@ -98,13 +100,13 @@ def test_a_guest_session_counts_once_and_a_second_browser_counts_again(client, p
     assert poll.refused_duplicates == 0
 
 
-def test_a_signed_in_reader_counts_once_from_any_browser(client, poll, reader):
-    second_browser = type(client)()
+def test_a_signed_in_reader_counts_once_from_any_browser(client, poll, reader, htmx, make_client):
+    second_browser = make_client()
     client.force_login(reader)
     second_browser.force_login(reader)
 
-    client.post(vote_url(poll), {"choice": choice(poll, 1).pk}, headers=HX)
-    second_browser.post(vote_url(poll), {"choice": choice(poll, 3).pk}, headers=HX)
+    htmx.post(vote_url(poll), {"choice": choice(poll, 1).pk})
+    second_browser.htmx.post(vote_url(poll), {"choice": choice(poll, 3).pk})
 
     vote = Vote.objects.get(poll=poll)
     assert vote.user == reader
@@ -113,10 +115,10 @@ def test_a_signed_in_reader_counts_once_from_any_browser(client, poll, reader):
     assert votes_for(poll) == {"Yes": 0, "A city niche": 0, "No": 1}
 
 
-def test_changing_a_vote_moves_it_and_never_counts_it_twice(client, poll):
-    client.post(vote_url(poll), {"choice": choice(poll, 1).pk}, headers=HX)
+def test_changing_a_vote_moves_it_and_never_counts_it_twice(poll, htmx):
+    htmx.post(vote_url(poll), {"choice": choice(poll, 1).pk})
 
-    response = client.post(vote_url(poll), {"choice": choice(poll, 2).pk}, headers=HX)
+    response = htmx.post(vote_url(poll), {"choice": choice(poll, 2).pk})
 
     assert response.status_code == 200
     assert "Your vote is now “A city niche”." in response.text
@@ -124,14 +126,14 @@ def test_changing_a_vote_moves_it_and_never_counts_it_twice(client, poll):
     assert Vote.objects.get(poll=poll).changed_at is not None
 
 
-def test_when_votes_cannot_change_a_second_vote_is_refused_and_counted(client, make_poll):
+def test_when_votes_cannot_change_a_second_vote_is_refused_and_counted(make_poll, htmx):
     poll = make_poll(allow_vote_change=False)
-    client.post(vote_url(poll), {"choice": choice(poll, 1).pk}, headers=HX)
+    htmx.post(vote_url(poll), {"choice": choice(poll, 1).pk})
 
-    response = client.post(vote_url(poll), {"choice": choice(poll, 2).pk}, headers=HX)
+    response = htmx.post(vote_url(poll), {"choice": choice(poll, 2).pk})
 
     assert response.status_code == 409
-    assert f'id="poll-{poll.pk}"' in response.text
+    assert elements(response, f"#poll-{poll.pk}")
     assert "votes here cannot be changed" in response.text
     assert "1 duplicate and 0 over-limit attempts refused." in response.text
     assert votes_for(poll) == {"Yes": 1, "A city niche": 0, "No": 0}
@@ -146,8 +148,8 @@ def test_when_votes_cannot_change_the_form_is_locked_after_voting(client, make_p
     page = client.get(poll.article.get_absolute_url()).text
 
     assert "Votes in this poll cannot be changed." in page
-    assert 'class="poll__fieldset" disabled' in page
-    assert 'class="poll__submit"' not in page
+    assert element(page, ".poll__fieldset").has_attr("disabled")
+    assert not elements(page, ".poll__submit")
 
 
 def test_the_database_refuses_a_second_vote_row_for_the_same_reader(poll, reader):
@@ -161,11 +163,13 @@ def test_the_database_refuses_a_second_vote_row_for_the_same_reader(poll, reader
         Vote.objects.create(poll=poll, choice=choice(poll, 2), reader_token="guest-a")
 
 
-def test_a_parallel_request_of_the_same_reader_that_wins_the_insert_is_not_a_500(poll, monkeypatch):
+def test_a_parallel_request_of_the_same_reader_that_wins_the_insert_is_not_a_500(
+    poll, monkeypatch, add_vote
+):
     """The other request commits its vote between our lookup and our insert."""
 
     def other_request_votes_first(*args, **kwargs):
-        Vote.objects.create(poll=poll, choice=choice(poll, 1), reader_token="racer")
+        add_vote(choice(poll, 1), reader_token="racer")
         return False
 
     monkeypatch.setattr(poll_services, "_over_ip_cap", other_request_votes_first)
@@ -180,42 +184,43 @@ def test_a_parallel_request_of_the_same_reader_that_wins_the_insert_is_not_a_500
 # --- The per-IP soft cap -------------------------------------------------------------------
 
 
-def test_the_ip_cap_refuses_new_votes_over_the_limit_and_counts_them(client, poll, settings):
+def test_the_ip_cap_refuses_new_votes_over_the_limit_and_counts_them(
+    poll, settings, htmx, make_client
+):
     settings.EVR_POLL_VOTES_PER_IP = 2
-    browsers = [type(client)(REMOTE_ADDR="203.0.113.9") for _ in range(3)]
+    browsers = [make_client(address="203.0.113.9") for _ in range(3)]
 
     statuses = [
-        browser.post(vote_url(poll), {"choice": choice(poll, 1).pk}, headers=HX)
-        for browser in browsers
+        browser.htmx.post(vote_url(poll), {"choice": choice(poll, 1).pk}) for browser in browsers
     ]
 
     assert [response.status_code for response in statuses] == [200, 200, 429]
     assert "Too many votes have come from your network" in statuses[2].text
-    assert f'id="poll-{poll.pk}"' in statuses[2].text
+    assert elements(statuses[2], f"#poll-{poll.pk}")
     assert Vote.objects.filter(poll=poll).count() == 2
     poll.refresh_from_db()
     assert poll.refused_over_cap == 1
-    elsewhere = type(client)(REMOTE_ADDR="198.51.100.7")
+    elsewhere = make_client(address="198.51.100.7")
     assert elsewhere.post(vote_url(poll), {"choice": choice(poll, 1).pk}).status_code == 302
 
 
-def test_the_ip_cap_lets_a_reader_change_their_vote_and_forgets_old_votes(client, poll, settings):
+def test_the_ip_cap_lets_a_reader_change_their_vote_and_forgets_old_votes(
+    poll, settings, htmx, make_client
+):
     settings.EVR_POLL_VOTES_PER_IP = 1
-    client.post(vote_url(poll), {"choice": choice(poll, 1).pk}, headers=HX)
+    htmx.post(vote_url(poll), {"choice": choice(poll, 1).pk})
 
-    assert (
-        client.post(vote_url(poll), {"choice": choice(poll, 2).pk}, headers=HX).status_code == 200
-    )
+    assert htmx.post(vote_url(poll), {"choice": choice(poll, 2).pk}).status_code == 200
     Vote.objects.update(created_at=timezone.now() - timedelta(hours=1, minutes=1))
-    newcomer = type(client)()
+    newcomer = make_client()
     assert newcomer.post(vote_url(poll), {"choice": choice(poll, 3).pk}).status_code == 302
     assert Vote.objects.filter(poll=poll).count() == 2
 
 
-def test_an_ip_cap_of_zero_turns_the_cap_off(client, poll, settings):
+def test_an_ip_cap_of_zero_turns_the_cap_off(poll, settings, make_client):
     settings.EVR_POLL_VOTES_PER_IP = 0
     for _ in range(25):
-        type(client)().post(vote_url(poll), {"choice": choice(poll, 1).pk})
+        make_client().post(vote_url(poll), {"choice": choice(poll, 1).pk})
 
     assert Vote.objects.filter(poll=poll).count() == 25
 
@@ -223,21 +228,21 @@ def test_an_ip_cap_of_zero_turns_the_cap_off(client, poll, settings):
 # --- Bad input -----------------------------------------------------------------------------
 
 
-def test_voting_without_a_choice_is_a_400_answered_in_the_poll_block(client, poll):
-    response = client.post(vote_url(poll), {}, headers=HX)
+def test_voting_without_a_choice_is_a_400_answered_in_the_poll_block(poll, htmx):
+    response = htmx.post(vote_url(poll), {})
 
     assert response.status_code == 400
-    assert f'id="poll-{poll.pk}"' in response.text
+    assert elements(response, f"#poll-{poll.pk}")
     assert "<html" not in response.text
     assert "Please choose one of the answers before voting." in response.text
     assert not Vote.objects.exists()
 
 
-def test_a_choice_from_another_poll_is_a_400(client, poll, make_poll):
+def test_a_choice_from_another_poll_is_a_400(poll, make_poll, htmx):
     other_poll = make_poll(article=poll.article, question="Another question?")
 
     for value in (choice(other_poll, 1).pk, "not-a-number", "999999"):
-        response = client.post(vote_url(poll), {"choice": value}, headers=HX)
+        response = htmx.post(vote_url(poll), {"choice": value})
         assert response.status_code == 400
         assert "That answer is not part of this poll." in response.text
     assert not Vote.objects.exists()
@@ -248,29 +253,31 @@ def test_bad_input_without_javascript_gets_the_poll_page_with_the_message(client
 
     assert response.status_code == 400
     assert "<html" in response.text
-    assert f'id="poll-{poll.pk}"' in response.text
+    assert elements(response, f"#poll-{poll.pk}")
     assert "Please choose one of the answers before voting." in response.text
 
 
-def test_a_closed_poll_refuses_votes_with_a_message_and_its_final_results(client, make_poll):
+def test_a_closed_poll_refuses_votes_with_a_message_and_its_final_results(
+    make_poll, htmx, add_vote
+):
     poll = make_poll(
         opens_at=timezone.now() - timedelta(days=3), closes_at=timezone.now() - timedelta(days=1)
     )
-    Vote.objects.create(poll=poll, choice=choice(poll, 3), reader_token="earlier")
+    add_vote(choice(poll, 3), reader_token="earlier")
 
-    response = client.post(vote_url(poll), {"choice": choice(poll, 1).pk}, headers=HX)
+    response = htmx.post(vote_url(poll), {"choice": choice(poll, 1).pk})
 
     assert response.status_code == 409
     assert "voting has ended" in response.text
     assert "Final results" in response.text
-    assert f'data-choice-id="{choice(poll, 3).pk}" data-votes="1"' in response.text
+    assert votes_shown(response.text, choice(poll, 3)) == "1"
     assert Vote.objects.count() == 1
 
 
-def test_a_poll_not_yet_open_refuses_votes(client, make_poll):
+def test_a_poll_not_yet_open_refuses_votes(make_poll, htmx):
     poll = make_poll(opens_at=timezone.now() + timedelta(days=1))
 
-    response = client.post(vote_url(poll), {"choice": choice(poll, 1).pk}, headers=HX)
+    response = htmx.post(vote_url(poll), {"choice": choice(poll, 1).pk})
 
     assert response.status_code == 409
     assert "This poll opens for voting on" in response.text
@@ -300,11 +307,9 @@ def test_a_poll_on_an_unpublished_article_is_not_found(client, make_article, mak
     assert not Vote.objects.exists()
 
 
-def test_voting_needs_a_csrf_token(poll):
-    from django.test import Client
-
-    strict = Client(enforce_csrf_checks=True)
-    response = strict.post(vote_url(poll), {"choice": choice(poll, 1).pk}, headers=HX)
+def test_voting_needs_a_csrf_token(poll, htmx, make_client):
+    strict = make_client(enforce_csrf_checks=True)
+    response = strict.htmx.post(vote_url(poll), {"choice": choice(poll, 1).pk})
 
     assert response.status_code == 403
     assert not Vote.objects.exists()

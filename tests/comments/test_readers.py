@@ -1,7 +1,7 @@
 import pytest
 from django.test import RequestFactory
 
-from comments.models import Comment, HelpfulMark
+from comments.models import HelpfulMark
 from comments.readers import Reader, client_ip, ip_hash
 from comments.services import helpful_toggle
 
@@ -33,10 +33,8 @@ def test_a_reader_is_their_account_else_their_guest_token():
     assert Reader().lookup() is None
 
 
-def test_a_helpful_mark_needs_a_reader(make_article):
-    comment = Comment.objects.create(
-        article=make_article(), author_name="A", body="Hello", reader_token="author"
-    )
+def test_a_helpful_mark_needs_a_reader(article, add_comment):
+    comment = add_comment(article, "Hello", author_name="A", reader_token="author")
     with pytest.raises(ValueError):
         helpful_toggle(comment=comment, reader=Reader())
     assert not HelpfulMark.objects.exists()
