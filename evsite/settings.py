@@ -145,10 +145,11 @@ elif os.environ.get("EVR_CACHE_BACKEND") == "locmem":
     # One process only: the test suite uses it so parallel runs never share rate-limit state.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
-    # A file cache is shared by every worker process on the machine, so rate limits hold.
+    # A disk cache (SQLite under var/cache) is shared by every worker process on the
+    # machine, with atomic counters, so rate limits and cache versions hold.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "diskcache.DjangoCache",
             "LOCATION": os.environ.get("EVR_CACHE_DIR", str(BASE_DIR / "var" / "cache")),
         }
     }

@@ -190,12 +190,25 @@ def run_children(environment, *, action, limit, attempts, processes, start_at):
     return allowed
 
 
-def test_the_file_cache_limit_holds_across_processes(tmp_path):
+def test_the_disk_cache_limit_holds_across_processes(tmp_path):
     environment = child_environment(EVR_CACHE_DIR=str(tmp_path))
     action = f"test-{uuid.uuid4().hex}"
     first = run_children(environment, action=action, limit=5, attempts=3, processes=1, start_at=0)
     second = run_children(environment, action=action, limit=5, attempts=3, processes=1, start_at=0)
     assert (first, second) == ([3], [2])
+
+
+def test_the_disk_cache_limit_holds_for_concurrent_processes(tmp_path):
+    """Without Redis, the workers of one machine share the disk cache's atomic counters."""
+    allowed = run_children(
+        child_environment(EVR_CACHE_DIR=str(tmp_path)),
+        action=f"test-{uuid.uuid4().hex}",
+        limit=13,
+        attempts=10,
+        processes=4,
+        start_at=time.time() + 3,
+    )
+    assert sum(allowed) == 13
 
 
 @pytest.mark.skipif(
