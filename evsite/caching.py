@@ -148,16 +148,18 @@ class CachedPage:
     content: bytes
     headers: dict
     ttl: int
+    digest: str
 
     @classmethod
     def of(cls, response, names, values):
         headers = {
             name: value
             for name, value in response.items()
-            if name.lower() not in ("set-cookie", "content-length", "cache-control", "etag")
+            if name.lower() not in ("set-cookie", "content-length", "etag")
         }
         ttl = min(PAGE_TTL, getattr(response, "cache_ttl", PAGE_TTL))
-        return cls(names, values, response.content, headers, ttl)
+        digest = hashlib.sha256(response.content).hexdigest()
+        return cls(names, values, response.content, headers, ttl, digest)
 
     def is_current(self):
         return versions(*self.names) == self.values
@@ -166,8 +168,7 @@ class CachedPage:
         # The page holds the reader's CSRF token, masked anew each time: any mask of the same
         # secret is as good, so the tag names the secret the reader's cookie holds.
         secret = request.COOKIES.get(settings.CSRF_COOKIE_NAME, "")
-        seed = f"{self.values}:{hashlib.sha256(self.content).hexdigest()}:{secret}"
-        return f'W/"{hashlib.sha256(seed.encode()).hexdigest()[:32]}"'
+        return f'W/"{hashlib.sha256(f"{self.digest}:{secret}".encode()).hexdigest()[:32]}"'
 
     def response(self):
         response = HttpResponse(self.content)
@@ -233,8 +234,9 @@ def _private(response, etag=None):
     return response
 
 
-def _shareable(response, etag):
-    response["ETag"] = etag
+def _shareable(response, etag=None):
+    if etag:
+        response["ETag"] = etag
     patch_vary_headers(response, ["Cookie"])
     patch_cache_control(
         response,
@@ -278,15 +280,18 @@ class PageCacheMiddleware:
             if etag in request.headers.get("If-None-Match", ""):
                 return _shareable(HttpResponseNotModified(), etag)
             self.csrf.process_request(request)  # what the inner middleware would have read
-            return self.with_reader_values(request, _shareable(page.response(), etag))
+            response = page.response()  # its headers already say it may be shared
+            response["ETag"] = etag
+            return self.with_reader_values(request, response)
         response = self.get_response(request)
         marked = getattr(response, "shared_versions", None)
         if marked and response.status_code == 200 and not response.streaming:
+            _shareable(response)
             page = CachedPage.of(response, *marked)
             if page.ttl > 0:
                 cache.set(PAGE_KEY.format(key), page, page.ttl)
                 local_pages.set(key, page, page.ttl)
-                response = _shareable(response, page.etag(request))
+                response["ETag"] = page.etag(request)
         return self.with_reader_values(request, response)
 
     def with_reader_values(self, request, response):
@@ -299,6 +304,7 @@ class PageCacheMiddleware:
             content = content.replace(self.csrf_placeholder, get_token(request).encode())
             self._send_cookie_only_when_new(request, response)
         response.content = content
+        response["Content-Length"] = str(len(content))
         return response
 
     def _send_cookie_only_when_new(self, request, response):

@@ -149,7 +149,7 @@ else:
     # machine, with atomic counters, so rate limits and cache versions hold.
     CACHES = {
         "default": {
-            "BACKEND": "diskcache.DjangoCache",
+            "BACKEND": "evsite.cache_backends.DiskCache",
             "LOCATION": os.environ.get("EVR_CACHE_DIR", str(BASE_DIR / "var" / "cache")),
         }
     }
