@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Count
 from django.template.defaultfilters import pluralize
 
+from comments.privacy import HidesPrivateFields
 from evsite.caching import BumpsVersionsAdmin
 
 from .models import Article, Brand, CarModel, Fact, Paragraph, Platform
@@ -10,14 +11,14 @@ from .selectors import target_price_display
 from .services import articles_publish, articles_unpublish
 
 
-class ParagraphInline(admin.TabularInline):
+class ParagraphInline(HidesPrivateFields, admin.TabularInline):
     model = Paragraph
     extra = 0
     fields = ["kind", "position", "text"]
     ordering = ["kind", "position"]
 
 
-class FactInline(admin.StackedInline):
+class FactInline(HidesPrivateFields, admin.StackedInline):
     model = Fact
     extra = 0
     fields = [
@@ -43,7 +44,7 @@ class FactInline(admin.StackedInline):
 
 
 @admin.register(Article)
-class ArticleAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
+class ArticleAdmin(BumpsVersionsAdmin, HidesPrivateFields, admin.ModelAdmin):
     list_display = ["headline", "status", "published_at", "paragraph_count", "fact_count"]
     list_filter = ["status", "published_at"]
     search_fields = ["headline", "standfirst", "slug"]
@@ -91,14 +92,14 @@ class ArticleAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
 
 
 @admin.register(Paragraph)
-class ParagraphAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
+class ParagraphAdmin(BumpsVersionsAdmin, HidesPrivateFields, admin.ModelAdmin):
     list_display = ["__str__", "article", "kind", "position"]
     list_filter = ["kind", "article"]
     list_select_related = ["article"]
     search_fields = ["text", "article__headline"]
 
 
-class CarModelInline(admin.TabularInline):
+class CarModelInline(HidesPrivateFields, admin.TabularInline):
     model = CarModel
     extra = 0
     fields = ["name", "slug", "platform", "segment", "body_style", "status", "market"]
@@ -107,7 +108,7 @@ class CarModelInline(admin.TabularInline):
 
 
 @admin.register(Brand)
-class BrandAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
+class BrandAdmin(BumpsVersionsAdmin, HidesPrivateFields, admin.ModelAdmin):
     list_display = ["name", "parent_group", "model_count"]
     search_fields = ["name", "parent_group"]
     prepopulated_fields = {"slug": ["name"]}
@@ -122,7 +123,7 @@ class BrandAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
 
 
 @admin.register(Platform)
-class PlatformAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
+class PlatformAdmin(BumpsVersionsAdmin, HidesPrivateFields, admin.ModelAdmin):
     list_display = ["name", "description", "model_count"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
@@ -136,7 +137,7 @@ class PlatformAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
 
 
 @admin.register(CarModel)
-class CarModelAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
+class CarModelAdmin(BumpsVersionsAdmin, HidesPrivateFields, admin.ModelAdmin):
     list_display = ["__str__", "brand", "platform", "status", "market", "target_price_display"]
     list_filter = ["status", "brand", "platform"]
     list_select_related = ["brand", "platform"]
@@ -174,7 +175,7 @@ class CarModelAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
 
 
 @admin.register(Fact)
-class FactAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
+class FactAdmin(BumpsVersionsAdmin, HidesPrivateFields, admin.ModelAdmin):
     list_display = ["statement", "article", "topic", "certainty", "year", "source"]
     list_filter = ["topic", "certainty", "article"]
     list_select_related = ["article", "paragraph"]

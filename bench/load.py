@@ -573,7 +573,7 @@ def write_scripts(folder, info, stamp, token):
 # Preparing the endpoints: the reader who voted, the URLs, a check of each answer
 
 
-def prepare_endpoints(args, servers, infos, folder, stamp):
+def prepare_endpoints(args, servers, infos, folder, stamp_for):
     """The endpoints in the order each round loads them, each checked once (and warmed)."""
     full, tenth = infos["full"], infos["tenth"]
     port = servers["full"][0].port
@@ -611,6 +611,7 @@ def prepare_endpoints(args, servers, infos, folder, stamp):
         voters[size] = {"Cookie": cookie_header(jar)}
 
     token = new_csrf_secret()
+    stamp = stamp_for(token)
     vote_script, comment_script = write_scripts(folder, full, stamp, token)
     results = f"/polls/{full['poll_id']}/results/"
     endpoints = [
@@ -732,7 +733,7 @@ def one_post(port, endpoint, info, stamp, token):
 # The functional checks of two servers sharing a database and Redis
 
 
-def functional_checks(server_a, server_b, info, stamp):
+def functional_checks(server_a, server_b, info, stamp_for):
     a, b = server_a.port, server_b.port
     poll = f"/polls/{info['poll_id']}/"
     first, second = info["choice_ids"][0], info["choice_ids"][1]
@@ -779,6 +780,7 @@ def functional_checks(server_a, server_b, info, stamp):
     guest = {}
     status, page = get(a, f"/articles/{info['slug']}/", guest)
     token = csrf_from(page)
+    stamp = stamp_for(guest.get("csrftoken", ""))
     name = f"Check guest {secrets.token_hex(3)}"
     bodies = [f"Two-server check {secrets.token_hex(4)} number {n}." for n in range(1, 5)]
     statuses = []
@@ -1039,16 +1041,16 @@ def fmt_ms(value):
 
 def measure(args, processes, folder):
     """The whole run: databases, checks, servers, rounds, then the report."""
-    environments, infos, stamp = build_databases(args, processes, folder)
+    environments, infos, stamp_for = build_databases(args, processes, folder)
     checks = []
     if args.servers == 2:
-        checks = run_two_server_checks(processes, folder, environments["full"], infos, stamp)
+        checks = run_two_server_checks(processes, folder, environments["full"], infos, stamp_for)
     servers = start_servers(args, processes, folder, environments)
 
     load_before = os.getloadavg()
     print("checking each endpoint once (and warming it):")
     endpoints, first_answers, notes, last_page = prepare_endpoints(
-        args, servers, infos, folder, stamp
+        args, servers, infos, folder, stamp_for
     )
     rounds_data = run_rounds(args, processes, servers, endpoints)
     load_after = os.getloadavg()
@@ -1119,7 +1121,8 @@ def measure(args, processes, folder):
 
 
 def build_databases(args, processes, folder):
-    """The full-size and tenth-size databases, the static files, and a comment form stamp."""
+    """The full-size and tenth-size databases, the static files, and a maker of comment form
+    stamps (a stamp serves only the browser whose CSRF secret it was made for)."""
     secret_key = secrets.token_urlsafe(50)
     write_settings_module(folder)
     environments = {
@@ -1142,11 +1145,14 @@ def build_databases(args, processes, folder):
             + (f"; {'; '.join(info['notes'])}" if info["notes"] else "")
         )
     manage(environments["full"], "collectstatic", "--noinput", "--verbosity", "0")
-    stamp = child(environments["full"], "stamp")["stamp"]
-    return environments, infos, stamp
+
+    def stamp_for(csrf_secret):
+        return child(environments["full"], "stamp", csrf_secret)["stamp"]
+
+    return environments, infos, stamp_for
 
 
-def run_two_server_checks(processes, folder, environment, infos, stamp):
+def run_two_server_checks(processes, folder, environment, infos, stamp_for):
     """A short-lived pair of servers on the full-size database, with a comment limit on."""
     print("functional checks, two servers on one database and Redis (2 comments a minute):")
     limited = {**environment, "EVR_COMMENTS_PER_MINUTE": "2"}
@@ -1159,7 +1165,7 @@ def run_two_server_checks(processes, folder, environment, infos, stamp):
     ]  # fmt: skip
     for server in pair:
         wait_until_serving(server, "/")
-    checks = functional_checks(pair[0], pair[1], infos["full"], stamp)
+    checks = functional_checks(pair[0], pair[1], infos["full"], stamp_for)
     for server in pair:
         processes.stop_server(server)
     return checks
@@ -1285,7 +1291,7 @@ def child_main(command, *arguments):
         from comments.forms import form_stamp
 
         # Backdated, so that posting it is not "quicker than a person".
-        result = {"stamp": form_stamp(now=time.time() - 60)}
+        result = {"stamp": form_stamp(arguments[0], now=time.time() - 60)}
     elif command == "cache_miss":
         result = child_cache_miss(int(arguments[0]))
     else:

@@ -1,12 +1,26 @@
 from django import forms
+from django.core.exceptions import ValidationError
 
-from .models import CommentReport
-from .stamps import STAMP_PLACEHOLDER, form_stamp, stamp_is_too_fast
+from .models import Comment, CommentReport
+from .stamps import (
+    STAMP_PLACEHOLDER,
+    form_stamp,
+    stamp_is_stale,
+    stamp_is_too_fast,
+)
+from .text import clean_comment_text, clean_display_name, clean_line, shows_something
 
 __all__ = ["form_stamp"]  # tests and the benchmark make stamps through the form module
 
 BODY_MIN_LENGTH = 2
-BODY_MAX_LENGTH = 5000
+BODY_MAX_LENGTH = 5000  # a TextField: the limit is the form's own
+# What the columns hold: a longer value would be refused by PostgreSQL (and kept whole by
+# SQLite), so the forms take their limits from the model.
+AUTHOR_NAME_MAX_LENGTH = Comment._meta.get_field("author_name").max_length
+EMAIL_MAX_LENGTH = Comment._meta.get_field("email").max_length
+REPORT_NOTE_MAX_LENGTH = CommentReport._meta.get_field("note").max_length
+
+FORM_EXPIRED = "This form has expired; please post again: your text is still here."
 
 
 class CommentBodyField(forms.CharField):
@@ -30,12 +44,62 @@ class CommentBodyField(forms.CharField):
             **kwargs,
         )
 
+    def to_python(self, value):
+        """The text without hiding or disguising characters (comments.text); text that shows
+        nothing at all counts as no text."""
+        if value not in self.empty_values:
+            value = clean_comment_text(value)
+            if not shows_something(value):
+                value = ""
+        return super().to_python(value)
+
     def widget_attrs(self, widget):
         # The browser's maxlength would cut pasted text silently; the server explains instead.
         attrs = super().widget_attrs(widget)
         attrs.pop("maxlength", None)
         attrs.pop("minlength", None)
         return attrs
+
+
+class DisplayNameField(forms.CharField):
+    """A guest's display name: no control or format characters (comments.text), and
+    something in it that shows."""
+
+    default_error_messages = {
+        "invisible": "Give a name that shows: this one has no letters, numbers or symbols.",
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            label="Display name",
+            max_length=AUTHOR_NAME_MAX_LENGTH,
+            error_messages={
+                "required": "Give a name to show with your comment.",
+                "max_length": (
+                    "Keep your name to %(limit_value)d characters (it has %(show_value)d)."
+                ),
+            },
+            widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
+            **kwargs,
+        )
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return value
+        cleaned = clean_display_name(value)
+        if not shows_something(cleaned):
+            raise ValidationError(self.error_messages["invisible"], code="invisible")
+        return cleaned
+
+
+class OneLineField(forms.CharField):
+    """A short line of free text (a report note), cleaned like comment text."""
+
+    def to_python(self, value):
+        if value not in self.empty_values:
+            value = clean_line(value)
+        return super().to_python(value)
 
 
 class PlainLabelsForm(forms.Form):
@@ -50,15 +114,18 @@ class CommentForm(PlainLabelsForm):
     """A new comment or reply. Guests also give a display name and, if they like, an email."""
 
     body = CommentBodyField()
-    author_name = forms.CharField(
-        label="Display name",
-        max_length=60,
-        error_messages={"required": "Give a name to show with your comment."},
-        widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
-    )
+    author_name = DisplayNameField()
     email = forms.EmailField(
         label="Email (optional, never shown)",
         required=False,
+        max_length=EMAIL_MAX_LENGTH,
+        error_messages={
+            "invalid": "Enter an email address such as name@example.com, or leave it empty.",
+            "max_length": (
+                "Use an email address of at most %(limit_value)d characters "
+                "(this one has %(show_value)d), or leave it empty."
+            ),
+        },
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     # The honeypot: hidden from people and screen readers; only bots fill it in.
@@ -69,8 +136,11 @@ class CommentForm(PlainLabelsForm):
     )
     rendered_at = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, guest=False, reply_to=None, **kwargs):
+    def __init__(self, *args, guest=False, reply_to=None, binding=None, **kwargs):
+        """`binding` is the posting reader's CSRF secret (`request.META["CSRF_COOKIE"]`): the
+        form's stamp must have been made for it. Without it, only the stamp's age is checked."""
         super().__init__(*args, **kwargs)
+        self.binding = binding
         # Filled in with a fresh stamp in every response (evsite.caching), cached or not.
         self.initial.setdefault("rendered_at", STAMP_PLACEHOLDER)
         if reply_to is not None:
@@ -91,8 +161,20 @@ class CommentForm(PlainLabelsForm):
         return bool(self.data.get(self.add_prefix("website"), "").strip())
 
     @property
+    def stamp(self):
+        return self.data.get(self.add_prefix("rendered_at"), "")
+
+    @property
     def too_fast(self):
-        return stamp_is_too_fast(self.data.get(self.add_prefix("rendered_at"), ""))
+        return stamp_is_too_fast(self.stamp)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        # An old stamp, or one made for another browser, is refused; the form comes back
+        # with the text and a fresh stamp (responses.refused_response restamps it).
+        if stamp_is_stale(self.stamp, self.binding):
+            raise ValidationError(FORM_EXPIRED, code="expired")
+        return cleaned_data
 
     def submission(self):
         """What a valid form asks `services.comment_submit` to post."""
@@ -116,10 +198,13 @@ class CommentReportForm(PlainLabelsForm):
         widget=forms.RadioSelect,
         error_messages={"required": "Choose a reason."},
     )
-    note = forms.CharField(
+    note = OneLineField(
         label="Anything moderators should know (optional)",
-        max_length=300,
+        max_length=REPORT_NOTE_MAX_LENGTH,
         required=False,
+        error_messages={
+            "max_length": ("Keep the note to %(limit_value)d characters (it has %(show_value)d)."),
+        },
         widget=forms.TextInput,
     )
 

@@ -13,6 +13,7 @@ is shown only to its author and to moderators.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,9 +23,16 @@ from django.utils import timezone
 from .models import BannedWord, Comment, ReaderControl
 
 # What the comment text turns into links: http(s):// URLs and bare www. hosts. A URL ends
-# before whitespace, quotes or angle brackets, and never on trailing punctuation.
+# before whitespace, quotes or angle brackets, and never on trailing punctuation. Parentheses
+# belong to it only in balanced pairs (nested once), so ".../wiki/Foo_(bar)" is one link and
+# "(see https://example.com)" leaves the closing one out. Each alternative starts with its own
+# kind of character, so matching never backtracks more than one step at a time.
+_URL_CHARACTER = r"[^\s<>\"'`()]"
+_URL_PARENTHESES = rf"\((?:{_URL_CHARACTER}|\({_URL_CHARACTER}*\))*\)"
+_URL_LAST_CHARACTER = r"[^\s<>\"'`().,;:!?\]}]"
 URL_PATTERN = re.compile(
-    r"(?<![\w@/.-])(?:https?://|www\.)[^\s<>\"'`]*[^\s<>\"'`.,;:!?)\]}]",
+    rf"(?<![\w@/.-])(?:https?://|www\.)(?:{_URL_CHARACTER}|{_URL_PARENTHESES})*"
+    rf"(?:{_URL_LAST_CHARACTER}|{_URL_PARENTHESES})",
     re.IGNORECASE,
 )
 
@@ -105,7 +113,10 @@ def banned_words_in(text):
     if not alternatives:
         return []
     pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
-    found = {match.group(0).casefold() for match in pattern.finditer(text)}
+    # Format characters (a soft hyphen, a bidi mark, a joiner) are invisible inside a word:
+    # "sc\u00adam" shows as "scam" and is matched as such.
+    visible = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    found = {match.group(0).casefold() for match in pattern.finditer(visible)}
     return [word for word in words if word.strip().casefold() in found]
 
 

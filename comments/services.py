@@ -7,7 +7,7 @@ when a rule says no; the views only show the outcome.
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import IntegrityError, transaction
-from django.db.models import F, Func, OuterRef, Q, Subquery
+from django.db.models import Count, F, Func, OuterRef, Q, Subquery
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -17,8 +17,9 @@ from evsite.caching import DISCUSSION, bump
 from .models import Comment, CommentReport, HelpfulMark, ReaderControl, Vote
 from .moderation import comment_verdict
 from .permissions import comment_permissions
-from .ratelimit import comment_rate_limit_retry_after
+from .ratelimit import comment_rate_limit_retry_after, rate_limit_retry_after
 from .refusals import Refused
+from .text import clean_display_name, shows_something
 
 REPORTS_HOLD_REASON = "Hidden after {count} reader reports, waiting for a moderator."
 AUTHOR_NAME_MAX_LENGTH = Comment._meta.get_field("author_name").max_length
@@ -32,6 +33,26 @@ CANNOT_REPORT = "You cannot report this comment."
 TOO_MANY_POSTS = (
     "You are posting faster than the limit allows. Wait {seconds} second{plural}, "
     "then post again: your text is still here."
+)
+TOO_MANY_MARKS = (
+    "You are marking comments faster than the limit allows. "
+    "Wait {seconds} second{plural}, then try again."
+)
+TOO_MANY_REPORTS = (
+    "You have sent a lot of reports in a short time. Wait {seconds} second{plural}, "
+    "then send this one again."
+)
+
+# Rate limits per account or guest session and per address, as (setting, default, window):
+# a setting of 0 turns that limit off. Marks are generous (a reader reading down a long
+# thread), reports are not (each one is read by a moderator).
+HELPFUL_LIMITS = (
+    ("EVR_HELPFUL_MARKS_PER_MINUTE", 60, 60),
+    ("EVR_HELPFUL_MARKS_PER_HOUR", 600, 60 * 60),
+)
+REPORT_LIMITS = (
+    ("EVR_REPORTS_PER_MINUTE", 5, 60),
+    ("EVR_REPORTS_PER_HOUR", 20, 60 * 60),
 )
 
 
@@ -57,10 +78,22 @@ def reply_target(parent):
 
 
 def account_display_name(user):
-    """The name shown on a signed-in reader's comment. Accounts allow longer names than a
-    comment stores, so a long one is shortened rather than refused by the database."""
-    name = user.get_full_name() or user.get_username()
+    """The name shown on a signed-in reader's comment, cleaned like a guest's name (no bidi
+    overrides or invisible characters). Accounts allow longer names than a comment stores,
+    so a long one is shortened rather than refused by the database."""
+    name = clean_display_name(user.get_full_name())
+    if not shows_something(name):
+        name = clean_display_name(user.get_username())
     return Truncator(name).chars(AUTHOR_NAME_MAX_LENGTH)
+
+
+def _refuse_over_limit(action, reader, limits, message, *, about):
+    """Count one `action` by this reader against `limits`; refuse with 429 when over one."""
+    limits = [(getattr(settings, name, default), window) for name, default, window in limits]
+    retry_after = rate_limit_retry_after(action, reader.rate_limit_identities(), limits)
+    if retry_after is not None:
+        message = message.format(seconds=retry_after, plural=pluralize(retry_after))
+        raise Refused(message, status=429, about=about, retry_after=retry_after)
 
 
 def comment_check_can_post(*, reader, parent=None):
@@ -243,25 +276,46 @@ def comment_stance_toggle(*, comment, reader):
 
 
 def helpful_toggle(*, comment, reader):
-    """Mark `comment` helpful for this reader, or take the mark back. Returns True if marked."""
+    """Mark `comment` helpful for this reader, or take the mark back. Returns True if marked.
+
+    Every mark is kept, but `helpful_count` (what "most helpful" sorts by) counts addresses:
+    marks from an address that already marked the comment do not count again, so clearing
+    cookies cannot push a comment up single-handed.
+    """
     lookup = reader.lookup()
     if lookup is None:
         raise ValueError("A guest's helpful mark needs a reader token.")
     if not comment_permissions(reader, comment).can_mark:
         raise Refused(CANNOT_MARK, about=comment)
+    _refuse_over_limit("helpful", reader, HELPFUL_LIMITS, TOO_MANY_MARKS, about=comment)
     with transaction.atomic():
         bump(DISCUSSION, reader.version_name)
+        # One change to a comment's marks at a time: the next waits for this one to commit,
+        # then counts the marks as they are (READ COMMITTED reads afresh each statement).
+        list(Comment.objects.select_for_update().filter(pk=comment.pk).values_list("pk"))
         deleted, _ = HelpfulMark.objects.filter(comment=comment, **lookup).delete()
-        if deleted:
-            Comment.objects.filter(pk=comment.pk).update(helpful_count=F("helpful_count") - 1)
-            return False
-        try:
-            with transaction.atomic():
-                HelpfulMark.objects.create(comment=comment, **reader.new_row_fields())
-        except IntegrityError:
-            return True  # a simultaneous request from the same reader marked it first
-        Comment.objects.filter(pk=comment.pk).update(helpful_count=F("helpful_count") + 1)
-        return True
+        marked = not deleted
+        if marked:
+            try:
+                with transaction.atomic():
+                    HelpfulMark.objects.create(
+                        comment=comment, **reader.new_row_fields(), ip_hash=reader.ip_hash
+                    )
+            except IntegrityError:
+                return True  # a simultaneous request from the same reader marked it first
+        helpful_counts_refresh([comment.pk])
+        return marked
+
+
+def helpful_counts_refresh(comment_pks):
+    """Set each comment's helpful_count to the addresses its marks came from (a mark with no
+    address recorded, from before addresses were kept, counts on its own)."""
+    for pk in comment_pks:
+        counts = HelpfulMark.objects.filter(comment_id=pk).aggregate(
+            addresses=Count("ip_hash", distinct=True, filter=~Q(ip_hash="")),
+            unknown=Count("pk", filter=Q(ip_hash="")),
+        )
+        Comment.objects.filter(pk=pk).update(helpful_count=counts["addresses"] + counts["unknown"])
 
 
 def comment_check_can_report(*, comment, reader):
@@ -271,12 +325,14 @@ def comment_check_can_report(*, comment, reader):
 
 def comment_report(*, comment, reader, reason, note=""):
     """Record a reader's report. Returns False if this reader had already reported it.
+    Reports are rate-limited per reader and per address (429, `REPORT_LIMITS`).
 
     Once enough different readers report an approved comment it is held for a moderator.
     Reports from an address that already reported it are kept for moderators but do not
     count again, so clearing cookies cannot hide a comment single-handed.
     """
     comment_check_can_report(comment=comment, reader=reader)
+    _refuse_over_limit("report", reader, REPORT_LIMITS, TOO_MANY_REPORTS, about=comment)
     bump(reader.version_name)
     ip_hash = reader.ip_hash
     with transaction.atomic():

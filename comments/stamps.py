@@ -1,28 +1,88 @@
-"""When a comment form was shown: a signed stamp, so a form sent back sooner than a person
-could fill it is recognised."""
+"""When, and for which browser, a comment form was shown: a signed stamp, so a form sent back
+sooner than a person could fill it is recognised, and a stamp cannot be kept and replayed.
+
+A stamp holds the time it was made and a tag of the reader's CSRF secret (the one their
+`csrftoken` cookie holds), so it serves only the browser it was shown to, and only for
+`MAX_AGE_SECONDS`. Every response fills in a fresh one (evsite.caching), even from a cached
+page, so a reader never sees an old stamp on a new page.
+"""
 
 import time
 
 from django.core import signing
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 # A person needs at least this long to read the form and type something into it.
 MIN_SECONDS_TO_FILL = 3
+# After this long a form must be shown again (the reader's text is kept when it is refused).
+MAX_AGE_SECONDS = 2 * 60 * 60
 FORM_STAMP_SALT = "comments.comment-form"
 # Forms render this; every response replaces it with a fresh stamp (evsite.caching).
 STAMP_PLACEHOLDER = "evr-form-stamp-placeholder"
+MAX_STAMP_LENGTH = 500  # a genuine stamp is under 150 characters
 
 
-def form_stamp(now=None):
-    """A signed record of when a comment form was rendered."""
+def request_binding(request):
+    """What a stamp for this request is bound to: the reader's CSRF secret, made now (and then
+    sent with the response, as for any page with a form) if they have none yet."""
+    if "CSRF_COOKIE" not in request.META:
+        get_token(request)
+    return request.META.get("CSRF_COOKIE", "")
+
+
+def _tag(binding):
+    # A keyed digest: the page shows the stamp, and must not show the secret.
+    return salted_hmac(FORM_STAMP_SALT, binding or "").hexdigest()[:24]
+
+
+def form_stamp(binding="", now=None):
+    """A signed record of when a comment form was rendered, and for whom.
+
+    `binding` is the reader's CSRF secret, or the request to take it from (`request_binding`).
+    """
+    if isinstance(binding, HttpRequest):
+        binding = request_binding(binding)
     at = int(now if now is not None else time.time())
-    return signing.TimestampSigner(salt=FORM_STAMP_SALT).sign_object({"at": at})
+    return signing.TimestampSigner(salt=FORM_STAMP_SALT).sign_object(
+        {"at": at, "for": _tag(binding)}
+    )
+
+
+def _read(stamp):
+    """The stamp's contents, or None when it is not a stamp we signed."""
+    if not isinstance(stamp, str) or len(stamp) > MAX_STAMP_LENGTH:
+        return None
+    try:
+        contents = signing.TimestampSigner(salt=FORM_STAMP_SALT).unsign_object(stamp)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(contents, dict) or not isinstance(contents.get("at"), int):
+        return None
+    return contents
 
 
 def stamp_is_too_fast(stamp, now=None):
     """True when the form came back sooner than a person could fill it, or was tampered with."""
-    try:
-        rendered_at = signing.TimestampSigner(salt=FORM_STAMP_SALT).unsign_object(stamp)["at"]
-    except (signing.BadSignature, KeyError, TypeError):
+    contents = _read(stamp)
+    if contents is None:
         return True
     now = now if now is not None else time.time()
-    return now - rendered_at < MIN_SECONDS_TO_FILL
+    return now - contents["at"] < MIN_SECONDS_TO_FILL
+
+
+def stamp_is_stale(stamp, binding=None, now=None):
+    """True when a genuine stamp is older than `MAX_AGE_SECONDS`, or was made for another
+    browser than the one whose CSRF secret is `binding` (None: not known, not checked).
+
+    A stamp that is not genuine is not stale: it is "too fast" (`stamp_is_too_fast`)."""
+    contents = _read(stamp)
+    if contents is None:
+        return False
+    now = now if now is not None else time.time()
+    if now - contents["at"] > MAX_AGE_SECONDS:
+        return True
+    if binding is None:
+        return False
+    return not constant_time_compare(str(contents.get("for", "")), _tag(binding))

@@ -138,7 +138,13 @@ def comment_permalink(request, pk):
 def _post_comment(request, article, *, parent=None):
     reader = Reader.from_request(request, create_token=True)
     auto_id = f"reply-{parent.pk}-%s" if parent else "comment-%s"
-    form = CommentForm(request.POST, guest=reader.is_guest, reply_to=parent, auto_id=auto_id)
+    form = CommentForm(
+        request.POST,
+        guest=reader.is_guest,
+        reply_to=parent,
+        auto_id=auto_id,
+        binding=request.META.get("CSRF_COOKIE", ""),
+    )
     try:
         services.comment_check_can_post(reader=reader, parent=parent)
         if not form.is_valid():
@@ -304,7 +310,19 @@ def comment_report(request, pk):
     if form.is_bound:
         status = 422
         if form.is_valid():
-            created = services.comment_report(comment=comment, reader=reader, **form.cleaned_data)
+            try:
+                created = services.comment_report(
+                    comment=comment, reader=reader, **form.cleaned_data
+                )
+            except Refused as refusal:
+                return refused_response(
+                    request,
+                    refusal,
+                    form=form,
+                    partial=PARTIALS + "report-form",
+                    page="comments/comment_report.html",
+                    context={"comment": comment, "report_form": form, "reader": reader},
+                )
             message = "Thank you. A moderator will look at this comment."
             if not created:
                 message = "You have already reported this comment."

@@ -299,7 +299,7 @@ class PageCacheMiddleware:
             return response
         content = response.content
         if self.stamp_placeholder in content:
-            content = content.replace(self.stamp_placeholder, form_stamp().encode())
+            content = content.replace(self.stamp_placeholder, form_stamp(request).encode())
         if self.csrf_placeholder in content:
             content = content.replace(self.csrf_placeholder, get_token(request).encode())
             self._send_cookie_only_when_new(request, response)

@@ -9,13 +9,18 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            authentication_form=LoginForm,
-            redirect_authenticated_user=True,
-            # LoginView names the site after the request's host; the pages use ours.
-            extra_context={"site_name": settings.EVR_SITE_NAME},
+        views.sign_in_throttled(
+            auth_views.LoginView.as_view(
+                authentication_form=LoginForm,
+                redirect_authenticated_user=True,
+                # LoginView names the site after the request's host; the pages use ours.
+                extra_context={"site_name": settings.EVR_SITE_NAME},
+            )
         ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("data/", views.account_data_page, name="account_data"),
+    path("data/download/", views.account_data_download, name="account_data_download"),
+    path("delete/", views.account_delete, name="account_delete"),
 ]

@@ -1,10 +1,24 @@
-from django.contrib.auth import login
-from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+import json
+from functools import wraps
 
-from .forms import SignupForm
+from django.contrib import admin, messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_safe
+
+from ..readers import ip_hash
+from ..refusals import Refused
+from . import services
+from .forms import AccountDeleteForm, SignupForm
+
+ACCOUNT_DELETED = "Your account was deleted. Your comments now show as from a deleted reader."
 
 
 def _safe_next(request):
@@ -16,19 +30,129 @@ def _safe_next(request):
     return ""
 
 
+def _answer_refusal(response, refusal):
+    """The status and headers of a throttle's refusal on a page that shows its form again."""
+    if refusal is not None:
+        response.status_code = refusal.status
+        for name, value in refusal.headers.items():
+            response[name] = value
+    return response
+
+
+def sign_in_throttled(view):
+    """For a sign-in view whose form is throttled (forms.ThrottledSignIn), such as Django's
+    LoginView or the admin's login: a refused sign-in is answered 429 with `Retry-After`,
+    the page and its form (with the message and the username typed) as they are."""
+
+    @wraps(view)
+    def throttled(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        form = (getattr(response, "context_data", None) or {}).get("form")
+        return _answer_refusal(response, getattr(form, "refusal", None))
+
+    return throttled
+
+
+@sign_in_throttled
+def admin_login(request, extra_context=None):
+    """The admin site's own login view (its look, its staff-only rule), with the same
+    sign-in throttle as readers': evsite/urls.py sets `admin.site.login_form` to
+    forms.AdminLoginForm and routes the admin's login URL here."""
+    return admin.site.login(request, extra_context)
+
+
 @sensitive_post_parameters("password1", "password2")
 @require_http_methods(["GET", "POST"])
 def signup(request):
-    """Create a reader account and sign in with it."""
+    """Create a reader account and sign in with it.
+
+    Each account created, and each attempt with a username already taken, counts against
+    the address (services.signup_check_allowed): over the limit the page says how long to
+    wait (429) and does not say whether the username exists.
+    """
     next_url = _safe_next(request)
     if request.user.is_authenticated:
-        return redirect(next_url or "/")
-    form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect(next_url or "/")
+        return HttpResponseRedirect(next_url or "/")
+    form = SignupForm(request.POST if request.method == "POST" else None)
+    refusal = None
+    if request.method == "POST":
+        valid = form.is_valid()
+        if valid or form.tells_username_taken:
+            try:
+                services.signup_check_allowed(ip_hash=ip_hash(request))
+            except Refused as refused:
+                refusal = refused
+                form = SignupForm(initial={"username": request.POST.get("username", "")})
+        if valid and refusal is None:
+            try:
+                with transaction.atomic():
+                    user = form.save()
+            except IntegrityError:  # the same name, taken by a simultaneous sign-up
+                form.add_error("username", form.username_taken_error())
+            else:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                return HttpResponseRedirect(next_url or "/")
     status = 422 if form.is_bound else 200
-    return render(
-        request, "registration/signup.html", {"form": form, "next": next_url}, status=status
+    response = render(
+        request,
+        "registration/signup.html",
+        {"form": form, "next": next_url, "refusal": refusal},
+        status=status,
     )
+    return _answer_refusal(response, refusal)
+
+
+@login_required
+@require_safe
+def account_data_page(request):
+    """The reader's data page: what the site keeps about them, the download, and the way to
+    close the account."""
+    context = {"counts": services.account_activity_counts(user=request.user)}
+    response = render(request, "accounts/account_data.html", context)
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
+@require_safe
+def account_data_download(request):
+    """Everything kept about the reader's account, as a JSON file to save."""
+    data = services.account_data(user=request.user)
+    response = HttpResponse(
+        json.dumps(data, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+    )
+    response["Content-Disposition"] = content_disposition_header(
+        True, services.account_data_filename()
+    )
+    add_never_cache_headers(response)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@sensitive_post_parameters("password")
+@require_http_methods(["GET", "POST"])
+def account_delete(request):
+    """Close the reader's account: a confirmation page asks for their password; only the
+    POST deletes. Afterwards the reader is signed out and told what happened."""
+    user = request.user
+    try:
+        services.account_check_can_delete(user=user)
+    except Refused as refusal:
+        return render(
+            request, "accounts/account_delete.html", {"refusal": refusal}, status=refusal.status
+        )
+    form = AccountDeleteForm(
+        request.POST if request.method == "POST" else None, user=user, request=request
+    )
+    if request.method == "POST" and form.is_valid():
+        services.account_delete(user=user)
+        logout(request)
+        messages.success(request, ACCOUNT_DELETED)
+        return redirect("/")
+    context = {"form": form, "counts": services.account_activity_counts(user=user)}
+    status = 422 if form.is_bound else 200
+    response = render(request, "accounts/account_delete.html", context, status=status)
+    add_never_cache_headers(response)
+    return _answer_refusal(response, form.refusal)

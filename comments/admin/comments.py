@@ -2,9 +2,11 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, Subquery
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import linebreaksbr, pluralize
@@ -17,11 +19,13 @@ from articles.models import Article
 
 from .. import services
 from ..models import BannedWord, Comment, CommentReport, ReaderControl
+from ..privacy import HidesPrivateFields, guest_emails_erase, may_read_private
 
 User = get_user_model()
 
 EXCERPT_LENGTH = 80
 SHORT_TEXT_LENGTH = 40
+LARGEST_ID = 2**63 - 1
 
 
 class ReportedFilter(admin.SimpleListFilter):
@@ -39,7 +43,47 @@ class ReportedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class CommentReportInline(admin.TabularInline):
+class SameAsCommentFilter(admin.SimpleListFilter):
+    """The comments that share a private value (`shared_field`) with one comment, named by its
+    id: the value itself stays on the server. Shown in the sidebar only while it is in use."""
+
+    shared_field = None
+    label = ""
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        return [] if value is None else [(value, self.label.format(value))]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value is None:
+            return queryset
+        if not (value.isascii() and value.isdigit() and 0 < int(value) <= LARGEST_ID):
+            raise IncorrectLookupParameters(f"{self.parameter_name} takes a comment's id")
+        shared = (
+            Comment.objects.filter(pk=int(value))
+            .exclude(**{self.shared_field: ""})
+            .values(self.shared_field)[:1]
+        )
+        # The comment itself, and the others with the same (non-blank) value.
+        return queryset.filter(Q(pk=int(value)) | Q(**{self.shared_field: Subquery(shared)}))
+
+
+class SameAddressFilter(SameAsCommentFilter):
+    title = "address"
+    parameter_name = "same_address_as"
+    shared_field = "ip_hash"
+    label = "Same address as comment {}"
+
+
+class SameGuestFilter(SameAsCommentFilter):
+    title = "guest"
+    parameter_name = "same_guest_as"
+    shared_field = "reader_token"
+    label = "Same guest as comment {}"
+
+
+class CommentReportInline(HidesPrivateFields, admin.TabularInline):
     model = CommentReport
     extra = 0
     fields = ["reason", "note", "reporter", "created_at"]
@@ -62,7 +106,7 @@ class CommentReportInline(admin.TabularInline):
 
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(HidesPrivateFields, admin.ModelAdmin):
     list_display = [
         "excerpt",
         "author",
@@ -73,17 +117,35 @@ class CommentAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_display_links = ["excerpt"]
-    list_filter = ["status", ReportedFilter, "article", "created_at"]
+    list_filter = [
+        "status",
+        ReportedFilter,
+        "article",
+        "created_at",
+        SameAddressFilter,
+        SameGuestFilter,
+    ]
     list_select_related = ["article", "user"]
-    search_fields = ["body", "author_name", "user__username"]
+    # Only superusers search by email (HidesPrivateFields drops it for everyone else).
+    search_fields = ["body", "author_name", "user__username", "email"]
     list_per_page = 50
-    actions = ["approve", "reject", "mark_spam", "ban_authors", "premoderate_authors", "export"]
+    actions = [
+        "approve",
+        "reject",
+        "mark_spam",
+        "ban_authors",
+        "premoderate_authors",
+        "erase_guest_emails",
+        "export",
+    ]
     inlines = [CommentReportInline]
+    # Only superusers see the email a guest left and the address hash.
+    private_fields = ["address_hash"]
     fieldsets = [
         (None, {"fields": ["status", "hold_reason", "body_text", "permalink"]}),
         (
             "Author",
-            {"fields": ["author_name", "author_account", "email", "address"]},
+            {"fields": ["author_name", "author_account", "email", "address_hash", "address"]},
         ),
         (
             "Thread",
@@ -104,6 +166,7 @@ class CommentAdmin(admin.ModelAdmin):
         "author_name",
         "author_account",
         "email",
+        "address_hash",
         "address",
         "article",
         "parent",
@@ -115,21 +178,6 @@ class CommentAdmin(admin.ModelAdmin):
         "helpful_count",
         "report_count",
     ]
-
-    def get_fieldsets(self, request, obj=None):
-        if request.user.is_superuser:
-            return self.fieldsets
-        # Only superusers see the email a guest left.
-        without_email = []
-        for name, options in self.fieldsets:
-            fields = [field for field in options["fields"] if field != "email"]
-            without_email.append((name, {**options, "fields": fields}))
-        return without_email
-
-    def get_search_fields(self, request):
-        if request.user.is_superuser:
-            return [*self.search_fields, "email"]
-        return self.search_fields
 
     def has_add_permission(self, request):
         return False  # comments are written by readers on the site
@@ -203,13 +251,12 @@ class CommentAdmin(admin.ModelAdmin):
     @admin.display(description="Account")
     def author_account(self, comment):
         changelist = reverse("admin:comments_comment_changelist")
-        if comment.user_id is None and not comment.reader_token:
-            return "Guest"
         if comment.user_id is None:
+            # Named by this comment's id: the guest's token never leaves the server.
             return format_html(
-                'Guest · <a href="{}?reader_token={}">this guest’s comments</a>',
+                'Guest · <a href="{}?same_guest_as={}">this guest’s comments</a>',
                 changelist,
-                comment.reader_token,
+                comment.pk,
             )
         controls = ReaderControl.objects.filter(user_id=comment.user_id).first()
         controls_link = ""
@@ -227,14 +274,18 @@ class CommentAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="Address (salted hash)")
+    def address_hash(self, comment):
+        return comment.ip_hash or "-"
+
+    @admin.display(description="Address")
     def address(self, comment):
-        if not comment.ip_hash:
+        if comment.pk is None:
             return "-"
+        # Named by this comment's id: the address hash never leaves the server.
         return format_html(
-            '{} · <a href="{}?ip_hash={}">comments from the same address</a>',
-            comment.ip_hash,
+            '<a href="{}?same_address_as={}">comments from the same address</a>',
             reverse("admin:comments_comment_changelist"),
-            comment.ip_hash,
+            comment.pk,
         )
 
     def _set_status(self, request, queryset, status, done):
@@ -287,6 +338,18 @@ class CommentAdmin(admin.ModelAdmin):
     def premoderate_authors(self, request, queryset):
         self._control_authors(request, queryset, "Pre-moderating", always_premoderate=True)
 
+    @admin.action(
+        description="Erase the guests’ emails of the selected comments", permissions=["change"]
+    )
+    def erase_guest_emails(self, request, queryset):
+        covered = guest_emails_erase(comments=queryset, moderator=request.user)
+        self.message_user(
+            request,
+            f"Erased the guests’ emails on {covered} comment{pluralize(covered)} "
+            "(the selected ones and their guests’ other comments).",
+            messages.SUCCESS,
+        )
+
     @admin.action(description="Download the selected comments as JSON", permissions=["view"])
     def export(self, request, queryset):
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
@@ -328,7 +391,7 @@ def comment_export_row(comment, *, private):
 
 def comments_json_response(request, queryset, filename):
     """Comments as JSON, oldest first. Emails and address hashes only for superusers."""
-    private = request.user.is_superuser
+    private = may_read_private(request.user)
     comments = queryset.select_related("user").order_by("created_at", "pk")
     articles = {
         article.pk: {"id": article.pk, "headline": article.headline, "slug": article.slug}
@@ -364,14 +427,14 @@ class BannedWordForm(forms.ModelForm):
 
 
 @admin.register(BannedWord)
-class BannedWordAdmin(admin.ModelAdmin):
+class BannedWordAdmin(HidesPrivateFields, admin.ModelAdmin):
     form = BannedWordForm
     list_display = ["word", "created_at"]
     search_fields = ["word"]
 
 
 @admin.register(ReaderControl)
-class ReaderControlAdmin(admin.ModelAdmin):
+class ReaderControlAdmin(HidesPrivateFields, admin.ModelAdmin):
     list_display = ["user", "is_banned", "always_premoderate", "note", "comments_link"]
     list_filter = ["is_banned", "always_premoderate"]
     list_select_related = ["user"]
@@ -395,7 +458,7 @@ class ReaderControlAdmin(admin.ModelAdmin):
         )
 
 
-class ReaderControlInline(admin.StackedInline):
+class ReaderControlInline(HidesPrivateFields, admin.StackedInline):
     model = ReaderControl
     can_delete = False
     fields = ["is_banned", "always_premoderate", "note"]
@@ -406,5 +469,8 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class UserWithReaderControlAdmin(UserAdmin):
+class UserWithReaderControlAdmin(HidesPrivateFields, UserAdmin):
+    """Only superusers hold the user permissions; should anyone else be given them, accounts'
+    emails and password hashes stay hidden from them all the same."""
+
     inlines = [*UserAdmin.inlines, ReaderControlInline]

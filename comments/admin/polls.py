@@ -17,6 +17,7 @@ from ..polls.selectors import (
     poll_state,
 )
 from ..polls.services import polls_close
+from ..privacy import HidesPrivateFields
 
 STATE_LABELS = {
     PollState.SCHEDULED: "Not yet open",
@@ -45,7 +46,7 @@ def _shares_by_choice(choices):
     return {choice.pk: percent for choice, percent in zip(counted, percentages, strict=True)}
 
 
-class PollChoiceInline(admin.TabularInline):
+class PollChoiceInline(HidesPrivateFields, admin.TabularInline):
     model = PollChoice
     extra = 0
     fields = ["label", "position", "votes", "share"]
@@ -74,7 +75,7 @@ class PollChoiceInline(admin.TabularInline):
 
 
 @admin.register(Poll)
-class PollAdmin(BumpsVersionsAdmin, admin.ModelAdmin):
+class PollAdmin(BumpsVersionsAdmin, HidesPrivateFields, admin.ModelAdmin):
     bumps_versions = (POLLS, DISCUSSION)  # comments show their authors' poll choices
 
     list_display = [

@@ -38,6 +38,10 @@ def _visible(reader, path=""):
     return approved | own & Q(**{f"{path}status__in": Comment.HELD_STATUSES})
 
 
+# The reader token given to the rows of a reader who deleted their account.
+DELETED_READER_PREFIX = "deleted-"
+
+
 class CommentQuerySet(models.QuerySet):
     def visible_to(self, reader):
         """Comments this reader may see (deleted ones included, for the shape of threads):
@@ -152,6 +156,11 @@ class Comment(models.Model):
         return self.deleted_at is not None
 
     @property
+    def is_by_guest(self):
+        """Written without an account (a reader who deleted theirs is not a guest)."""
+        return self.user_id is None and not self.reader_token.startswith(DELETED_READER_PREFIX)
+
+    @property
     def is_held(self):
         return self.status != self.Status.APPROVED
 
@@ -174,9 +183,13 @@ class HelpfulMark(models.Model):
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="helpful_marks")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True)
     reader_token = models.CharField(max_length=64, blank=True)
+    # The salted hash of the address it came from: the comment's helpful_count counts each
+    # address once (services.helpful_toggle). Empty on marks from before it was kept.
+    ip_hash = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        indexes = [models.Index(fields=["comment", "ip_hash"], name="helpful_by_address")]
         constraints = once_per_reader("comment", "helpful")
 
     def __str__(self):

@@ -29,7 +29,7 @@ def fragment_key(comment, may):
         comment.deleted_at,
         comment.status,
         comment.author_name,
-        comment.user_id is None,
+        comment.is_by_guest,
         comment.hold_reason,
         comment.helpful_count,
         getattr(comment, "marked_helpful", False),

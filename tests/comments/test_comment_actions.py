@@ -158,7 +158,7 @@ def test_helpful_toggles_once_per_reader(htmx, article, reader, make_client, add
     assert element(marked, button)["aria-pressed"] == "true"
     assert text(element(marked, f"{button} .helpful__count")) == "1"
 
-    make_client(token="guest-2").htmx.post(url("helpful", comment))
+    make_client(token="guest-2", address="192.0.2.2").htmx.post(url("helpful", comment))
     comment.refresh_from_db()
     assert comment.helpful_count == 2
 
