@@ -3,7 +3,14 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from comments.selectors import article_discussion
-from evsite.caching import CONTENT, DISCUSSION, POLLS, limit_cache_ttl, page_cache, versions
+from evsite.caching import (
+    CONTENT,
+    DISCUSSION,
+    POLLS,
+    limit_cache_ttl,
+    page_cache,
+    version_or_unique,
+)
 
 from .models import Article, Brand, CarModel, Platform
 from .selectors import ArticlePage, facts_as_json
@@ -14,7 +21,7 @@ def _render_article(request, article):
     context = {
         "article": article,
         "page": ArticlePage(article, request),
-        "content_version": versions(CONTENT)[0],
+        "content_version": version_or_unique(CONTENT),
         **discussion,
     }
     response = render(request, "articles/article_detail.html", context)

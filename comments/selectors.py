@@ -130,9 +130,10 @@ class CommentSection:
 
     @cached_property
     def _counts(self):
-        if self.fragment_key is None:
+        version = versions(DISCUSSION)
+        if self.fragment_key is None or version is None:
             return comment_counts(self.reader, self.article)
-        key = f"evr:comment-counts:{self.article.pk}:{versions(DISCUSSION)[0]}"
+        key = f"evr:comment-counts:{self.article.pk}:{version[0]}"
         return cache.get_or_set(key, lambda: comment_counts(self.reader, self.article), 600)
 
     @property
@@ -151,14 +152,15 @@ class CommentSection:
     def fragment_key(self):
         """A key for the threads as every reader like this one sees them, or None when this
         reader sees something of their own (their comments, their marks, held comments)."""
-        if not reader_sees_shared_threads(self.reader, self.article):
+        version = versions(DISCUSSION)
+        if version is None or not reader_sees_shared_threads(self.reader, self.article):
             return None
         return ":".join(
             map(
                 str,
                 (
                     self.article.pk,
-                    *versions(DISCUSSION),
+                    *version,
                     self.query,
                     self.appending,
                     self.reader.can_post,

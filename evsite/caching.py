@@ -12,6 +12,7 @@
 """
 
 import hashlib
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -24,8 +25,11 @@ from django.http import HttpResponse, HttpResponseNotModified
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
+from comments.ratelimit import CACHE_ERRORS
 from comments.readers import reader_cache_scope
 from comments.stamps import STAMP_PLACEHOLDER, form_stamp
+
+logger = logging.getLogger(__name__)
 
 CONTENT = "content"
 DISCUSSION = "discussion"
@@ -44,33 +48,65 @@ LOCAL_ENTRIES = 64
 
 
 def versions(*names):
-    """The current value of each version counter, starting any that is missing."""
+    """The current value of each version counter, starting any that is missing; None when
+    the shared cache cannot answer (then nothing is cached: every page is rendered)."""
     keys = [VERSION_KEY.format(name) for name in names]
-    found = cache.get_many(keys)
-    missing = {key: time.time_ns() for key in keys if key not in found}
-    if missing:
-        # A new counter (or one evicted) starts from the clock, so it never repeats an
-        # earlier value and never matches an old key.
-        for key, value in missing.items():
-            cache.add(key, value, timeout=None)
-        found.update(cache.get_many(list(missing)))
+    try:
+        _move_on(*pending_bumps)  # moves that a cache outage held back
+        found = cache.get_many(keys)
+        missing = {key: time.time_ns() for key in keys if key not in found}
+        if missing:
+            # A new counter (or one evicted) starts from the clock, so it never repeats an
+            # earlier value and never matches an old key.
+            for key, value in missing.items():
+                cache.add(key, value, timeout=None)
+            found.update(cache.get_many(list(missing)))
+    except CACHE_ERRORS as error:
+        _cache_failed(error)
+        return None
     return tuple(found.get(key, missing.get(key)) for key in keys)
+
+
+def version_or_unique(name):
+    """The version of `name`, or a value never seen before when the cache cannot answer, so
+    that a fragment keyed by it is rendered afresh."""
+    found = versions(name)
+    return found[0] if found else f"unknown-{time.time_ns()}"
 
 
 def bump(*names):
     """Move these version counters on now, and again once the current transaction commits:
     a page rendered in between, from data without this write, is then never served."""
+    _move_on(*names)
+    transaction.on_commit(lambda: _move_on(*names))
 
-    def move_on():
-        for name in names:
-            key = VERSION_KEY.format(name)
+
+pending_bumps = set()
+
+
+def _move_on(*names):
+    for name in names:
+        key = VERSION_KEY.format(name)
+        try:
             try:
                 cache.incr(key)
             except ValueError:
                 cache.set(key, time.time_ns(), timeout=None)
+        except CACHE_ERRORS as error:
+            _cache_failed(error)
+            pending_bumps.add(name)  # moved on as soon as the cache answers again
+        else:
+            pending_bumps.discard(name)
 
-    move_on()
-    transaction.on_commit(move_on)
+
+_last_warning = 0.0
+
+
+def _cache_failed(error):
+    global _last_warning
+    if time.monotonic() - _last_warning > 30:
+        _last_warning = time.monotonic()
+        logger.warning("Page cache: the shared cache cannot answer (%s); rendering pages", error)
 
 
 class LocalCache:
@@ -196,6 +232,8 @@ def page_cache(*version_names):
                 return _private(view(request, *args, **kwargs))
             names = (*version_names, scope) if scope else version_names
             values = versions(*names)
+            if values is None:
+                return _private(view(request, *args, **kwargs))
             if not scope:
                 # Rendered now; PageCacheMiddleware keeps it under the versions read before.
                 response = view(request, *args, **kwargs)
@@ -225,6 +263,21 @@ def limit_cache_ttl(response, seconds):
     if seconds is not None:
         response.cache_ttl = min(getattr(response, "cache_ttl", PAGE_TTL), int(seconds))
     return response
+
+
+def _shared_page(key):
+    try:
+        return cache.get(PAGE_KEY.format(key))
+    except CACHE_ERRORS as error:
+        _cache_failed(error)
+        return None
+
+
+def _share_page(key, page):
+    try:
+        cache.set(PAGE_KEY.format(key), page, page.ttl)
+    except CACHE_ERRORS as error:
+        _cache_failed(error)
 
 
 def _private(response, etag=None):
@@ -273,7 +326,7 @@ class PageCacheMiddleware:
         if not _may_share(request):
             return self.with_reader_values(request, self.get_response(request))
         key = _request_key(request)
-        page = local_pages.get(key) or cache.get(PAGE_KEY.format(key))
+        page = local_pages.get(key) or _shared_page(key)
         if page is not None and page.is_current():
             local_pages.set(key, page, page.ttl)
             etag = page.etag(request)
@@ -289,7 +342,7 @@ class PageCacheMiddleware:
             _shareable(response)
             page = CachedPage.of(response, *marked)
             if page.ttl > 0:
-                cache.set(PAGE_KEY.format(key), page, page.ttl)
+                _share_page(key, page)
                 local_pages.set(key, page, page.ttl)
                 response["ETag"] = page.etag(request)
         return self.with_reader_values(request, response)
