@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -21,7 +23,9 @@ def test_reader_without_javascript_votes_with_a_plain_form_post(page_without_js,
     with page.expect_navigation():
         form.get_by_role("button", name="Vote").click()
 
-    assert page.url.endswith(f"{seeded_article.get_absolute_url()}#poll-{poll.pk}")
+    expect(page).to_have_url(
+        re.compile(re.escape(f"{seeded_article.get_absolute_url()}#poll-{poll.pk}") + "$")
+    )
     result = page.locator(f"#poll-{poll.pk}-results [data-choice-id='{choice.pk}']")
     expect(result).to_have_attribute("data-votes", "1")
     expect(result).to_contain_text("Your vote")
@@ -38,7 +42,7 @@ def test_fact_sources_are_highlighted_without_javascript(page_without_js, seeded
 
     paragraph = page.locator(f"[id='{anchor}']")
     expect(paragraph).to_be_in_viewport()
-    assert paragraph.evaluate("element => element.matches(':target')")
+    expect(page.locator(f"[id='{anchor}']:target")).to_have_count(1)
     expect(paragraph).not_to_have_css("background-color", "rgba(0, 0, 0, 0)")
 
 
