@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from diskcache import Timeout as DiskCacheTimeout
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -85,6 +87,9 @@ class SharedCounters:
     """Counters in the shared cache, and whether it is answering."""
 
     def __init__(self):
+        self.reset()
+
+    def reset(self):
         self.down_since = None  # time.time() of the failure that sent counting to `local`
         self.retry_at = 0.0
 
@@ -165,3 +170,12 @@ class LocalCounters:
 
 shared = SharedCounters()
 local = LocalCounters()
+
+
+@receiver(setting_changed)
+def _start_afresh_with_other_caches(*, setting, **kwargs):
+    """Another cache configuration (tests override CACHES) starts with the shared cache
+    answering and nothing counted in the worker."""
+    if setting == "CACHES":
+        shared.reset()
+        local.clear()

@@ -13,6 +13,7 @@
 
 import hashlib
 import logging
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -110,31 +111,36 @@ def _cache_failed(error):
 
 
 class LocalCache:
-    """A small least-recently-used store in this worker's memory, for versioned entries."""
+    """A small least-recently-used store in this worker's memory, for versioned entries.
+    Threaded workers share it, so every change holds the lock."""
 
     def __init__(self, size=LOCAL_ENTRIES):
         self.size = size
         self.entries = OrderedDict()
+        self.lock = threading.Lock()
 
     def get(self, key):
-        entry = self.entries.get(key)
-        if entry is None:
-            return None
-        value, expires = entry
-        if expires < time.monotonic():
-            del self.entries[key]
-            return None
-        self.entries.move_to_end(key)
-        return value
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None:
+                return None
+            value, expires = entry
+            if expires < time.monotonic():
+                del self.entries[key]
+                return None
+            self.entries.move_to_end(key)
+            return value
 
     def set(self, key, value, ttl):
-        self.entries[key] = (value, time.monotonic() + ttl)
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
+        with self.lock:
+            self.entries[key] = (value, time.monotonic() + ttl)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
 
     def clear(self):
-        self.entries.clear()
+        with self.lock:
+            self.entries.clear()
 
 
 local_pages = LocalCache()

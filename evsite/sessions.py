@@ -3,6 +3,7 @@ down: with Redis unreachable a reader's session is read from, and written to, th
 alone, and pages keep working."""
 
 import logging
+import time
 
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 
@@ -11,13 +12,30 @@ from comments.ratelimit import CACHE_ERRORS
 logger = logging.getLogger(__name__)
 
 
+_last_warning = 0.0
+
+
+def _cache_failed(error):
+    global _last_warning
+    if time.monotonic() - _last_warning > 60:
+        _last_warning = time.monotonic()
+        logger.warning("Sessions: the cache cannot answer (%s); using the database alone", error)
+
+
 class SessionStore(CachedDBStore):
     def load(self):
         try:
             return super().load()
         except CACHE_ERRORS as error:  # the database answered; storing it in the cache failed
-            logger.warning("Sessions: the cache cannot answer (%s); reading the database", error)
+            _cache_failed(error)
             return self._load_from_database()
+
+    def save(self, must_create=False):
+        super(CachedDBStore, self).save(must_create)  # the database first, as cached_db does
+        try:
+            self._cache.set(self.cache_key, self._session, self.get_expiry_age())
+        except CACHE_ERRORS as error:
+            _cache_failed(error)
 
     def _load_from_database(self):
         stored = self._get_session_from_db()
@@ -33,4 +51,4 @@ class SessionStore(CachedDBStore):
         try:
             super().delete(session_key)  # the database row first, then the cached copy
         except CACHE_ERRORS as error:
-            logger.warning("Sessions: could not remove a cached session (%s)", error)
+            _cache_failed(error)

@@ -60,20 +60,30 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Content-Security-Policy, Permissions-Policy and Vary: HX-Request on every response,
+    # error pages and cached copies included (evsite/middleware.py).
+    "evsite.middleware.response_headers",
+    # /healthz for load balancers, answered before any redirect, session or cache lookup.
+    "evsite.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Serves readers without a session their shared copy of a page before anything below
     # runs, and fills in every reader's CSRF token (evsite/caching.py).
     "evsite.caching.PageCacheMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, with a 503 for a session the database cannot save (evsite/middleware.py).
+    "evsite.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "evsite.middleware.content_security_policy",
+    # A database that cannot take the write (locked, read-only, unreachable): a 503 page.
+    "evsite.middleware.ServiceUnavailableMiddleware",
 ]
+# The error pages (evsite/errors.py) never read the form data, the session or the database:
+# a request whose form cannot be read fails the CSRF check with a 400, not a 500.
+CSRF_FAILURE_VIEW = "evsite.errors.csrf_failure"
 ADMIN_URL_PREFIX = "admin/"
 
 ROOT_URLCONF = "evsite.urls"
@@ -124,11 +134,18 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and one writer work at once; IMMEDIATE transactions take the write
     # lock up front, so concurrent writers wait for it instead of failing with "locked".
+    # A write holds the lock for milliseconds, so a wait of a few seconds covers any queue of
+    # writers; longer means the file is locked by something else, and the reader gets the
+    # 503 page (evsite/middleware.py) rather than a worker stuck for 20 seconds.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
+        "timeout": env_int("EVR_SQLITE_BUSY_TIMEOUT", 5),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that does not answer is given up on after a few seconds (a 503), unless the
+    # URL says otherwise (?connect_timeout=...).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -139,6 +156,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "evr",
+            # A Redis that is down or unreachable fails fast instead of holding the request:
+            # rate limits then count in the worker (comments/ratelimit.py).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 elif os.environ.get("EVR_CACHE_BACKEND") == "locmem":
@@ -192,14 +212,17 @@ STORAGES = {
 }
 
 # Sessions are read from the cache (and written through to the database), so a reader's
-# request costs no query for them.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# request costs no query for them; with the cache down, from the database (evsite/sessions.py).
+SESSION_ENGINE = "evsite.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# How many reverse proxies (load balancer, CDN) add themselves to X-Forwarded-For in front of
+# the site. 0 trusts only the connection's own address, and no X-Forwarded-* header at all.
+EVR_TRUSTED_PROXY_COUNT = env_int("EVR_TRUSTED_PROXY_COUNT", 0)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
@@ -207,7 +230,11 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if EVR_TRUSTED_PROXY_COUNT > 0:
+        # Only a proxy that terminates HTTPS may say the reader used it: without one, any
+        # client could send "X-Forwarded-Proto: https" over plain HTTP. The proxy nearest the
+        # site must set (not append to) this header.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LOGGING = {
     "version": 1,
@@ -219,9 +246,6 @@ LOGGING = {
 # Reader discussion: comments and polls.
 EVR_SITE_NAME = "EV Reader"
 EVR_IP_HASH_SALT = os.environ.get("EVR_IP_HASH_SALT", SECRET_KEY)
-# How many reverse proxies (load balancer, CDN) add themselves to X-Forwarded-For in front of
-# the site. 0 trusts only the connection's own address.
-EVR_TRUSTED_PROXY_COUNT = env_int("EVR_TRUSTED_PROXY_COUNT", 0)
 EVR_GUEST_COMMENTS = env_bool("EVR_GUEST_COMMENTS", True)
 EVR_PREMODERATION = env_bool("EVR_PREMODERATION", False)
 EVR_REPORTS_TO_HIDE = env_int("EVR_REPORTS_TO_HIDE", 3)

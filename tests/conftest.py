@@ -150,6 +150,31 @@ def post_comment(client, article=None, *, reply_to=None, **fields):
     return client.post(url, data)
 
 
+# --- Time ---------------------------------------------------------------------------------------
+
+# 12:00:15 on some day: 45 seconds left in the minute, 59 min 45 s left in the hour.
+RATE_LIMIT_START = 1_800_000_000 - 1_800_000_000 % 3600 + 15
+
+
+class FakeClock:
+    def __init__(self, now):
+        self.now = now
+
+    def time(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The rate limiter's clock, stopped at `RATE_LIMIT_START` (move it with `.now`): a
+    test's attempts all fall in the same limit windows, however long the test takes."""
+    from comments import ratelimit
+
+    fake = FakeClock(RATE_LIMIT_START)
+    monkeypatch.setattr(ratelimit, "time", fake)
+    return fake
+
+
 # --- Reading pages ---------------------------------------------------------------------------
 
 

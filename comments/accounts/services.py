@@ -26,20 +26,18 @@ from django.core.cache import cache
 from django.db import transaction
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from evsite.caching import DISCUSSION, bump
 
 from ..models import Comment, CommentReport, HelpfulMark, Vote
 from ..models.comments import DELETED_READER_PREFIX
-from ..ratelimit import rate_limit_retry_after
+from ..ratelimit import CACHE_ERRORS, rate_limit_retry_after
 from ..refusals import Refused
 
 LOGIN_FAILED_ACTION = "login-failed"
 SIGNUP_ACTION = "signup"
 LOGIN_LOCK_KEY = "evr:login-lock:{}"
 # What the cache raises when it cannot answer: Redis errors, OSError from the file cache.
-CACHE_ERRORS = (RedisError, OSError)
 _local_locks = {}  # lock key: expiry, in this worker, while the shared cache cannot answer
 
 DELETED_AUTHOR_NAME = "Deleted reader"

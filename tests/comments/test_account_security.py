@@ -15,6 +15,12 @@ from comments.readers import Reader
 from comments.services import comment_report, helpful_toggle
 from tests.conftest import ReaderClient, element, elements, text
 
+
+@pytest.fixture(autouse=True)
+def _rate_limit_windows_stand_still(clock):
+    """Limits count in fixed windows: a test must not straddle the end of one."""
+
+
 PASSWORD = "a-long-Passw0rd!"
 LOCKED = "Too many failed sign-in attempts"
 WRONG_LOGIN = "Please enter a correct username and password"

@@ -23,6 +23,11 @@ from comments.text import clean_comment_text, clean_display_name, render_plain_t
 from tests.conftest import element, elements, post_comment, text
 
 
+@pytest.fixture(autouse=True)
+def _rate_limit_windows_stand_still(clock):
+    """Limits count in fixed windows: a test must not straddle the end of one."""
+
+
 def url(name, comment):
     return reverse(f"comments:{name}", kwargs={"pk": comment.pk})
 

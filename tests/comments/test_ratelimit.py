@@ -14,23 +14,6 @@ from comments.ratelimit import comment_rate_limit_retry_after, rate_limit_retry_
 from comments.readers import READER_TOKEN_SESSION_KEY, Reader
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# 12:00:15 on some day: 45 seconds left in the minute, 59 min 45 s left in the hour.
-START = 1_800_000_000 - 1_800_000_000 % 3600 + 15
-
-
-class FakeClock:
-    def __init__(self, now):
-        self.now = now
-
-    def time(self):
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = FakeClock(START)
-    monkeypatch.setattr(ratelimit, "time", fake)
-    return fake
 
 
 def attempt(identities=("user:1",), limits=((3, 60),), action="test"):
