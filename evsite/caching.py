@@ -100,14 +100,19 @@ def _move_on(*names):
             pending_bumps.discard(name)
 
 
-_last_warning = 0.0
+_last_warnings = {}
+
+
+def warn_cache_down(what, error, *, every=60):
+    """Log that the shared cache cannot answer, and what is done instead (`what`), at most
+    once every `every` seconds for each `what`: an outage must not flood the log."""
+    if time.monotonic() - _last_warnings.get(what, -every) >= every:
+        _last_warnings[what] = time.monotonic()
+        logger.warning("The shared cache cannot answer (%s): %s", error, what)
 
 
 def _cache_failed(error):
-    global _last_warning
-    if time.monotonic() - _last_warning > 30:
-        _last_warning = time.monotonic()
-        logger.warning("Page cache: the shared cache cannot answer (%s); rendering pages", error)
+    warn_cache_down("pages are rendered for every request", error)
 
 
 class LocalCache:

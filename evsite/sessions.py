@@ -2,24 +2,15 @@
 down: with Redis unreachable a reader's session is read from, and written to, the database
 alone, and pages keep working."""
 
-import logging
-import time
-
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 
 from comments.ratelimit import CACHE_ERRORS
 
-logger = logging.getLogger(__name__)
-
-
-_last_warning = 0.0
+from .caching import warn_cache_down
 
 
 def _cache_failed(error):
-    global _last_warning
-    if time.monotonic() - _last_warning > 60:
-        _last_warning = time.monotonic()
-        logger.warning("Sessions: the cache cannot answer (%s); using the database alone", error)
+    warn_cache_down("sessions use the database alone", error)
 
 
 class SessionStore(CachedDBStore):
