@@ -1,10 +1,10 @@
 """Caching that never serves stale pages: everything cached is keyed by versions.
 
-- Version counters live in the shared cache (Redis, or the file cache that every worker of a
+- Version counters live in the shared cache (Redis, or the disk cache that every worker of a
   machine shares): "content" for the article text and facts, "discussion" for comments,
-  "polls" for votes. A write bumps its counter once its transaction commits, so the next
-  request on any worker and any app server builds a new key and renders afresh; nothing is
-  ever purged, old entries just age out.
+  "polls" for votes, and one per reader. A write moves its counters on, and again once its
+  transaction commits, so the next request on any worker and any app server builds a new
+  key and renders afresh; nothing is ever purged, old entries just age out.
 - What is rendered under a versioned key is the same on every worker, so each worker keeps a
   small copy in its own memory as well and a hit costs no cache round trip.
 - Cached HTML carries placeholders where a reader's CSRF token and a comment form's stamp go;
@@ -254,8 +254,10 @@ def page_cache(*version_names):
             page = local_pages.get(key)
             if page is None or page.values != values:
                 response = view(request, *args, **kwargs)
+                if response.status_code != 200 or response.streaming:
+                    return _private(response)
                 page = CachedPage.of(response, names, values)
-                if response.status_code != 200 or response.streaming or page.ttl <= 0:
+                if page.ttl <= 0:
                     return _private(response)
                 local_pages.set(key, page, page.ttl)
             etag = page.etag(request)
