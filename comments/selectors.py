@@ -160,6 +160,7 @@ class CommentSection:
                 str,
                 (
                     self.article.pk,
+                    self.article.slug,
                     *version,
                     self.query,
                     self.appending,

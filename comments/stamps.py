@@ -20,7 +20,7 @@ MIN_SECONDS_TO_FILL = 3
 MAX_AGE_SECONDS = 2 * 60 * 60
 FORM_STAMP_SALT = "comments.comment-form"
 # Forms render this; every response replaces it with a fresh stamp (evsite.caching).
-STAMP_PLACEHOLDER = "evr-form-stamp-placeholder"
+STAMP_PLACEHOLDER = f"evr-stamp-{salted_hmac(FORM_STAMP_SALT, 'placeholder').hexdigest()[:24]}"
 MAX_STAMP_LENGTH = 500  # a genuine stamp is under 150 characters
 
 

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotModified
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.crypto import salted_hmac
 
 from comments.ratelimit import CACHE_ERRORS
 from comments.readers import reader_cache_scope
@@ -36,7 +37,9 @@ CONTENT = "content"
 DISCUSSION = "discussion"
 POLLS = "polls"
 
-CSRF_PLACEHOLDER = "evr-csrf-token-placeholder"
+# Placeholders no reader can type (they derive from the secret key): a comment holding one
+# must not have a reader's token put into it.
+CSRF_PLACEHOLDER = f"evr-csrf-{salted_hmac('evsite.caching.csrf', 'placeholder').hexdigest()[:24]}"
 VERSION_KEY = "evr:version:{}"
 PAGE_KEY = "evr:page:{}"
 # Pages show relative times ("3 minutes ago") and poll deadlines: even with no write, an
@@ -46,6 +49,7 @@ PAGE_TTL = 60
 SHARED_MAX_AGE = 10
 STALE_WHILE_REVALIDATE = 30
 LOCAL_ENTRIES = 64
+STAMP_REFRESH_SECONDS = 60 * 60
 
 
 def versions(*names):
@@ -214,8 +218,10 @@ class CachedPage:
     def etag(self, request):
         # The page holds the reader's CSRF token, masked anew each time: any mask of the same
         # secret is as good, so the tag names the secret the reader's cookie holds.
+        # The form stamp in it lasts two hours: a copy kept longer is not the same page.
         secret = request.COOKIES.get(settings.CSRF_COOKIE_NAME, "")
-        return f'W/"{hashlib.sha256(f"{self.digest}:{secret}".encode()).hexdigest()[:32]}"'
+        seed = f"{self.digest}:{secret}:{int(time.time() // STAMP_REFRESH_SECONDS)}"
+        return f'W/"{hashlib.sha256(seed.encode()).hexdigest()[:32]}"'
 
     def response(self):
         response = HttpResponse(self.content)
@@ -361,7 +367,7 @@ class PageCacheMiddleware:
         return self.with_reader_values(request, response)
 
     def with_reader_values(self, request, response):
-        if response.streaming:
+        if response.streaming or not response.get("Content-Type", "").startswith("text/html"):
             return response
         content = response.content
         if self.stamp_placeholder in content:

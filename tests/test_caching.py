@@ -264,3 +264,33 @@ def test_cached_copies_expire_even_without_writes(make_client, discussed, monkey
 
     cache.clear()
     assert "Changed behind our back." in reader.get(discussed.get_absolute_url()).text
+
+
+def test_a_comment_cannot_carry_a_placeholder_that_becomes_a_readers_token(client, discussed):
+    body = f"See https://evil.example/?t=evr-csrf-token-placeholder and {len(CSRF_PLACEHOLDER)}"
+    post_comment(client, discussed, body=body)  # held for a moderator: its author sees it
+    page = client.get(discussed.get_absolute_url())
+    shown = [text(node) for node in elements(page, "#comments .comment__body")]
+    assert any("?t=evr-csrf-token-placeholder" in body for body in shown)
+    assert not CSRF_PLACEHOLDER.startswith("evr-csrf-token")  # no reader can know it
+
+
+def test_deleting_a_comment_or_an_account_in_the_admin_shows_at_once(
+    editor, make_client, discussed, make_user, add_comment, add_vote
+):
+    reader = make_client()
+    gone = Comment.objects.get(body="The first comment.")
+    assert "The first comment." in comment_bodies(reader.get(discussed.get_absolute_url()))
+    editor.post(reverse("admin:comments_comment_delete", args=[gone.pk]), {"post": "yes"})
+    assert "The first comment." not in comment_bodies(reader.get(discussed.get_absolute_url()))
+
+    leaving = make_user("leaving")
+    poll = discussed.polls.get()
+    add_vote(poll.choices.first(), user=leaving)
+    add_comment(discussed, "Written before leaving.", user=leaving)
+    counts = dict(PollChoice.objects.filter(poll=poll).values_list("pk", "vote_count"))
+    editor.post(reverse("admin:auth_user_delete", args=[leaving.pk]), {"post": "yes"})
+    assert dict(PollChoice.objects.filter(poll=poll).values_list("pk", "vote_count")) == counts
+    assert Vote.objects.filter(poll=poll).count() == sum(counts.values())
+    page = reader.get(discussed.get_absolute_url())
+    assert "Deleted reader" in [text(node) for node in elements(page, ".comment__author")]

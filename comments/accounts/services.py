@@ -27,7 +27,7 @@ from django.db import transaction
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from evsite.caching import DISCUSSION, bump
+from evsite.caching import DISCUSSION, POLLS, bump
 
 from ..models import Comment, CommentReport, HelpfulMark, Vote
 from ..models.comments import DELETED_READER_PREFIX
@@ -261,6 +261,13 @@ def account_delete(*, user):
     ever hold it. Returns how many rows of each kind were unlinked.
     """
     account_check_can_delete(user=user)
+    return account_close(user=user)
+
+
+@transaction.atomic
+def account_close(*, user):
+    """What `account_delete` does once the reader may delete, also used when an administrator
+    deletes an account in the admin (which would otherwise delete their votes and marks)."""
     token = f"{DELETED_TOKEN_PREFIX}{secrets.token_hex(16)}"
     unlinked = {"reader_token": token, "user": None}
     counts = {
@@ -272,7 +279,7 @@ def account_delete(*, user):
         "reports": CommentReport.objects.filter(user=user).update(**unlinked),
     }
     user.delete()
-    bump(DISCUSSION)
+    bump(DISCUSSION, POLLS)
     return counts
 
 

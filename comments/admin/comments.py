@@ -16,8 +16,10 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from articles.models import Article
+from evsite.caching import DISCUSSION, BumpsVersionsAdmin
 
 from .. import services
+from ..accounts.services import account_close
 from ..models import BannedWord, Comment, CommentReport, ReaderControl
 from ..privacy import HidesPrivateFields, guest_emails_erase, may_read_private
 
@@ -106,7 +108,9 @@ class CommentReportInline(HidesPrivateFields, admin.TabularInline):
 
 
 @admin.register(Comment)
-class CommentAdmin(HidesPrivateFields, admin.ModelAdmin):
+class CommentAdmin(HidesPrivateFields, BumpsVersionsAdmin, admin.ModelAdmin):
+    bumps_versions = (DISCUSSION,)
+
     list_display = [
         "excerpt",
         "author",
@@ -474,3 +478,12 @@ class UserWithReaderControlAdmin(HidesPrivateFields, UserAdmin):
     emails and password hashes stay hidden from them all the same."""
 
     inlines = [*UserAdmin.inlines, ReaderControlInline]
+
+    # Deleting an account here keeps what its reader wrote and did, unlinked, as closing it
+    # on the site does: a plain delete would take their votes and marks out of the counts.
+    def delete_model(self, request, obj):
+        account_close(user=obj)
+
+    def delete_queryset(self, request, queryset):
+        for user in queryset:
+            account_close(user=user)
