@@ -129,8 +129,13 @@ class CommentSection:
         )
 
     @cached_property
+    def _discussion_version(self):
+        """Read once: the counts and the threads' key both use it."""
+        return versions(DISCUSSION)
+
+    @cached_property
     def _counts(self):
-        version = versions(DISCUSSION)
+        version = self._discussion_version
         if self.fragment_key is None or version is None:
             return comment_counts(self.reader, self.article)
         key = f"evr:comment-counts:{self.article.pk}:{version[0]}"
@@ -152,7 +157,7 @@ class CommentSection:
     def fragment_key(self):
         """A key for the threads as every reader like this one sees them, or None when this
         reader sees something of their own (their comments, their marks, held comments)."""
-        version = versions(DISCUSSION)
+        version = self._discussion_version
         if version is None or not reader_sees_shared_threads(self.reader, self.article):
             return None
         return ":".join(

@@ -41,7 +41,6 @@ LOGIN_LOCK_KEY = "evr:login-lock:{}"
 _local_locks = {}  # lock key: expiry, in this worker, while the shared cache cannot answer
 
 DELETED_AUTHOR_NAME = "Deleted reader"
-DELETED_TOKEN_PREFIX = DELETED_READER_PREFIX
 
 TOO_MANY_LOGINS = (
     "Too many failed sign-in attempts. For your security, signing in is paused: "
@@ -268,7 +267,7 @@ def account_delete(*, user):
 def account_close(*, user):
     """What `account_delete` does once the reader may delete, also used when an administrator
     deletes an account in the admin (which would otherwise delete their votes and marks)."""
-    token = f"{DELETED_TOKEN_PREFIX}{secrets.token_hex(16)}"
+    token = f"{DELETED_READER_PREFIX}{secrets.token_hex(16)}"
     unlinked = {"reader_token": token, "user": None}
     counts = {
         "comments": Comment.objects.filter(user=user).update(
