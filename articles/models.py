@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Min, Prefetch, Q
@@ -180,6 +181,12 @@ class CarModel(models.Model):
         blank=True,
         help_text="The dollar figure the article gives beside the price, if any.",
     )
+    aliases = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Other names readers use for it, comma separated (A290, R5). Comments link "
+        "each of these, and the name, to the model's facts.",
+    )
 
     objects = CarModelQuerySet.as_manager()
 
@@ -299,3 +306,46 @@ class Fact(models.Model):
             raise ValidationError(
                 {"attribute": "A fact that backs a field needs the model or brand it is about."}
             )
+
+
+class Correction(models.Model):
+    """A reader's suggestion that a paragraph or a fact is wrong, and the editors' answer."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="corrections")
+    anchor = models.CharField(max_length=20, help_text='"k-1", "p-3" or "fact-12".')
+    paragraph = models.ForeignKey(
+        Paragraph, on_delete=models.SET_NULL, null=True, blank=True, related_name="corrections"
+    )
+    fact = models.ForeignKey(
+        Fact, on_delete=models.SET_NULL, null=True, blank=True, related_name="corrections"
+    )
+    explanation = models.TextField(help_text="What the reader says is wrong, and why.")
+    source_url = models.URLField(max_length=500, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reader_token = models.CharField(max_length=64, blank=True)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    change_note = models.TextField(
+        blank=True, help_text="Shown to readers when accepted: what was corrected."
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["article", "status"], name="correction_article_status")]
+
+    def __str__(self):
+        return f"Correction to {self.anchor}: {self.explanation[:50]}"

@@ -1,4 +1,11 @@
-from .comments import BannedWord, Comment, CommentReport, HelpfulMark, ReaderControl
+from .comments import (
+    BannedWord,
+    Comment,
+    CommentReport,
+    HelpfulMark,
+    ModerationAction,
+    ReaderControl,
+)
 from .polls import Poll, PollChoice, Vote
 
 __all__ = [
@@ -6,6 +13,7 @@ __all__ = [
     "Comment",
     "CommentReport",
     "HelpfulMark",
+    "ModerationAction",
     "Poll",
     "PollChoice",
     "ReaderControl",

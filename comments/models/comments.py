@@ -131,6 +131,13 @@ class Comment(models.Model):
         help_text="What the author had voted when they commented.",
     )
     show_stance = models.BooleanField(default=True)
+    # What of the article the comment answers: a paragraph ("k-1", "p-3") or a fact ("fact-12").
+    anchor = models.CharField(max_length=20, blank=True)
+    notify_replies = models.BooleanField(
+        default=False, help_text="The author asked to be emailed when someone replies."
+    )
+    # Set once the parent's author has been emailed about this reply, so nobody is mailed twice.
+    reply_notice_sent_at = models.DateTimeField(null=True, blank=True)
 
     objects = CommentQuerySet.as_manager()
 
@@ -140,6 +147,9 @@ class Comment(models.Model):
             models.Index(
                 fields=["article", "status", "parent", "-created_at"], name="comment_thread_list"
             ),
+            models.Index(fields=["status", "created_at"], name="comment_queue"),
+            models.Index(fields=["ip_hash", "created_at"], name="comment_by_address"),
+            models.Index(fields=["article", "anchor"], name="comment_anchor"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(depth__lte=2), name="comment_depth_max_2"),
@@ -243,3 +253,36 @@ class ReaderControl(models.Model):
 
     def __str__(self):
         return f"Controls for {self.user}"
+
+
+class ModerationAction(models.Model):
+    """One thing a moderator did to a comment: the comment's history and the desk's audit."""
+
+    class Kind(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+        SPAM = "spam", "Marked as spam"
+        BAN = "ban", "Banned the author"
+
+    comment = models.ForeignKey(
+        Comment, on_delete=models.CASCADE, related_name="moderation_actions"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="moderation_actions",
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    from_status = models.CharField(max_length=10, choices=Comment.Status.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=Comment.Status.choices, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["comment", "-created_at"], name="moderation_history")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: comment {self.comment_id}"

@@ -71,6 +71,7 @@ class Vote(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["poll", "ip_hash", "created_at"], name="vote_ip_cap"),
+            models.Index(fields=["poll", "created_at", "choice"], name="vote_by_day"),
         ]
         constraints = once_per_reader("poll", "vote")
 
