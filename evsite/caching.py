@@ -17,19 +17,21 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import wraps
+from functools import lru_cache, wraps
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotModified
-from django.middleware.csrf import CsrfViewMiddleware, get_token
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.crypto import salted_hmac
 
 from comments.ratelimit import CACHE_ERRORS
 from comments.readers import reader_cache_scope
 from comments.stamps import STAMP_PLACEHOLDER, form_stamp
+
+from .csrf import csrf_token
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +74,30 @@ def versions(*names):
     return tuple(found.get(key, missing.get(key)) for key in keys)
 
 
+# A reader without a session may be given a copy up to SHARED_MAX_AGE old by a CDN; this
+# worker checks the versions of the copies it serves them at most once in this long.
+SHARED_VERSIONS_MAX_AGE = 1.0
+_shared_versions = {}
+
+
+def shared_versions(*names):
+    """`versions(*names)` as read at most SHARED_VERSIONS_MAX_AGE ago by this worker (and
+    read again at once after a write here), for readers without a session: they have written
+    nothing, and see others' writes within that second."""
+    now = time.monotonic()
+    found, read_at = _shared_versions.get(names, (None, 0.0))
+    if found is None or now - read_at >= SHARED_VERSIONS_MAX_AGE:
+        found = versions(*names)
+        if found is not None:
+            _shared_versions[names] = (found, now)
+    return found
+
+
+def forget_shared_versions():
+    """Read the versions afresh on the next request (after the cache was cleared)."""
+    _shared_versions.clear()
+
+
 def version_or_unique(name):
     """The version of `name`, or a value never seen before when the cache cannot answer, so
     that a fragment keyed by it is rendered afresh."""
@@ -90,6 +116,7 @@ pending_bumps = set()
 
 
 def _move_on(*names):
+    forget_shared_versions()
     for name in names:
         key = VERSION_KEY.format(name)
         try:
@@ -190,13 +217,24 @@ def _request_key(request, scope=""):
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def placeholder_parts(content):
+    """The content cut at its placeholders, to be joined again with a reader's own values
+    (`with_reader_values`): the pieces between stamp placeholders, each cut at its CSRF
+    placeholders. A page with no placeholder is one piece: ((content,),)."""
+    return tuple(
+        tuple(chunk.split(CSRF_PLACEHOLDER.encode()))
+        for chunk in content.split(STAMP_PLACEHOLDER.encode())
+    )
+
+
 @dataclass(frozen=True)
 class CachedPage:
-    """A response as rendered (placeholders in), with the versions it was rendered at."""
+    """A response as rendered, cut at its placeholders (`placeholder_parts`), with the
+    versions it was rendered at."""
 
     names: tuple
     values: tuple
-    content: bytes
+    parts: tuple
     headers: dict
     ttl: int
     digest: str
@@ -210,24 +248,38 @@ class CachedPage:
         }
         ttl = min(PAGE_TTL, getattr(response, "cache_ttl", PAGE_TTL))
         digest = hashlib.sha256(response.content).hexdigest()
-        return cls(names, values, response.content, headers, ttl, digest)
+        parts = placeholder_parts(response.content)
+        return cls(names, values, parts, headers, ttl, digest)
 
-    def is_current(self):
-        return versions(*self.names) == self.values
+    def is_current(self, *, shared=False):
+        """Whether the page was rendered at the current versions (`shared`: as this worker
+        read them for readers without a session, `shared_versions`)."""
+        current = shared_versions(*self.names) if shared else versions(*self.names)
+        return current == self.values
 
     def etag(self, request):
         # The page holds the reader's CSRF token, masked anew each time: any mask of the same
         # secret is as good, so the tag names the secret the reader's cookie holds.
         # The form stamp in it lasts two hours: a copy kept longer is not the same page.
         secret = request.COOKIES.get(settings.CSRF_COOKIE_NAME, "")
-        seed = f"{self.digest}:{secret}:{int(time.time() // STAMP_REFRESH_SECONDS)}"
-        return f'W/"{hashlib.sha256(seed.encode()).hexdigest()[:32]}"'
+        return _etag(self.digest, secret, int(time.time() // STAMP_REFRESH_SECONDS))
 
     def response(self):
-        response = HttpResponse(self.content)
+        """A response of this page, whose placeholders `PageCacheMiddleware` fills in."""
+        if self.parts == ((self.parts[0][0],),):
+            response = HttpResponse(self.parts[0][0])
+        else:
+            response = HttpResponse()
+            response.placeholder_parts = self.parts
         for name, value in self.headers.items():
-            response[name] = value
+            response.headers[name] = value
         return response
+
+
+@lru_cache(maxsize=256)
+def _etag(digest, secret, period):
+    seed = f"{digest}:{secret}:{period}"
+    return f'W/"{hashlib.sha256(seed.encode()).hexdigest()[:32]}"'
 
 
 def page_cache(*version_names):
@@ -334,9 +386,6 @@ class PageCacheMiddleware:
     their CSRF cookie, which it reads and sets as CsrfViewMiddleware does.
     """
 
-    csrf_placeholder = CSRF_PLACEHOLDER.encode()
-    stamp_placeholder = STAMP_PLACEHOLDER.encode()
-
     def __init__(self, get_response):
         self.get_response = get_response
         self.csrf = CsrfViewMiddleware(get_response)
@@ -346,7 +395,7 @@ class PageCacheMiddleware:
             return self.with_reader_values(request, self.get_response(request))
         key = _request_key(request)
         page = local_pages.get(key) or _shared_page(key)
-        if page is not None and page.is_current():
+        if page is not None and page.is_current(shared=True):
             local_pages.set(key, page, page.ttl)
             etag = page.etag(request)
             if etag in request.headers.get("If-None-Match", ""):
@@ -357,6 +406,9 @@ class PageCacheMiddleware:
             return self.with_reader_values(request, response)
         response = self.get_response(request)
         marked = getattr(response, "shared_versions", None)
+        if marked:
+            names, values = marked
+            _shared_versions[names] = (values, time.monotonic())  # read just now
         if marked and response.status_code == 200 and not response.streaming:
             _shareable(response)
             page = CachedPage.of(response, *marked)
@@ -367,16 +419,20 @@ class PageCacheMiddleware:
         return self.with_reader_values(request, response)
 
     def with_reader_values(self, request, response):
-        if response.streaming or not response.get("Content-Type", "").startswith("text/html"):
-            return response
-        content = response.content
-        if self.stamp_placeholder in content:
-            content = content.replace(self.stamp_placeholder, form_stamp(request).encode())
-        if self.csrf_placeholder in content:
-            content = content.replace(self.csrf_placeholder, get_token(request).encode())
-            self._send_cookie_only_when_new(request, response)
-        response.content = content
-        response["Content-Length"] = str(len(content))
+        parts = getattr(response, "placeholder_parts", None)
+        if parts is None:
+            if response.streaming or not response.get("Content-Type", "").startswith("text/html"):
+                return response
+            parts = placeholder_parts(response.content)
+        has_stamp = len(parts) > 1
+        has_csrf = any(len(pieces) > 1 for pieces in parts)
+        if has_stamp or has_csrf:
+            stamp = form_stamp(request).encode() if has_stamp else b""
+            token = csrf_token(request).encode() if has_csrf else b""
+            if has_csrf:
+                self._send_cookie_only_when_new(request, response)
+            response.content = stamp.join([token.join(pieces) for pieces in parts])
+        response["Content-Length"] = str(len(response.content))
         return response
 
     def _send_cookie_only_when_new(self, request, response):

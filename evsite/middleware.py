@@ -69,7 +69,9 @@ def response_headers(get_response):
         policy = ADMIN_CONTENT_SECURITY_POLICY if admin else CONTENT_SECURITY_POLICY
         response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        if not request.path.startswith(static_prefix):
+        if "HX-Request" not in response.headers.get("Vary", "") and not request.path.startswith(
+            static_prefix
+        ):
             patch_vary_headers(response, ["HX-Request"])
         return response
 

@@ -37,6 +37,7 @@ from articles.models import Article, Brand, CarModel, Fact, Paragraph, Platform
 from comments.forms import form_stamp
 from comments.models import Comment, Poll, PollChoice, Vote
 from comments.readers import READER_TOKEN_SESSION_KEY
+from evsite.caching import forget_shared_versions
 
 SEEDED_SLUG = "nissan-small-ev-below-leaf"
 HTMX_HEADERS = {"HX-Request": "true"}
@@ -45,6 +46,7 @@ HTMX_HEADERS = {"HX-Request": "true"}
 def _clear_caches():
     for configured in caches.all():
         configured.clear()
+    forget_shared_versions()
 
 
 @pytest.fixture(scope="session", autouse=True)

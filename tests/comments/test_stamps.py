@@ -69,10 +69,30 @@ def test_too_fast_is_unchanged_and_a_tampered_stamp_is_too_fast_not_stale():
     now = time.time()
     assert stamp_is_too_fast(form_stamp(SECRET, now=now - MIN_SECONDS_TO_FILL + 1), now=now)
     assert not stamp_is_too_fast(form_stamp(SECRET, now=now - MIN_SECONDS_TO_FILL), now=now)
-    genuine = form_stamp(SECRET)
-    for tampered in ("", "not-a-signed-value", genuine[:-1] + "x", genuine * 10, None):
+    genuine = form_stamp(SECRET, now=now - 60)
+    at, tag, signature = genuine.split(".")
+    other_char = "y" if signature[-1] == "x" else "x"
+    for tampered in (
+        "",
+        "not-a-signed-value",
+        f"{at}.{tag}.{signature[:-1]}{other_char}",
+        f"{int(at) + 1}.{tag}.{signature}",  # a later time, to pass for fresh
+        f"{at}.{tag[:-1]}0.{signature}" if tag[-1] != "0" else f"{at}.{tag[:-1]}1.{signature}",
+        genuine * 10,
+        None,
+    ):
         assert stamp_is_too_fast(tampered)
         assert not stamp_is_stale(tampered, SECRET)
+
+
+def test_a_stamp_signed_before_the_secret_key_rotated_counts_until_it_expires(settings):
+    now = time.time()
+    stamp = form_stamp(SECRET, now=now - 60)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-" + "z" * 40
+    assert not stamp_is_too_fast(stamp, now=now)
+    settings.SECRET_KEY_FALLBACKS = []
+    assert stamp_is_too_fast(stamp, now=now)  # a key no longer trusted signs nothing
 
 
 def test_the_page_does_not_show_the_secret():
