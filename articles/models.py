@@ -251,6 +251,8 @@ class Fact(models.Model):
         TARGET_PRICE = "target_price", "Target price"
         PARENT_GROUP = "parent_group", "Parent group"
 
+    ANCHOR_PREFIX = "fact-"
+
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="facts")
     position = models.PositiveSmallIntegerField(default=0)
     topic = models.CharField(max_length=20, choices=Topic.choices)
@@ -291,6 +293,12 @@ class Fact(models.Model):
 
     def get_absolute_url(self):
         return self.paragraph.get_absolute_url()
+
+    @property
+    def anchor(self):
+        """The id of its card on the article page, as readers' comments and corrections name
+        it: "fact-12" (a fact the model table shows has no card: `selectors.fact_cards`)."""
+        return f"{self.ANCHOR_PREFIX}{self.pk}"
 
     def clean(self):
         if self.paragraph_id and self.article_id and self.paragraph.article_id != self.article_id:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.safestring import mark_safe
 
+from .corrections import Target, corrected_dates, mark_corrected, published_corrections
 from .models import CarModel, Fact, Paragraph
 
 SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
@@ -115,6 +116,64 @@ def facts_by_topic(facts, shown_in_table=()):
     return [(fact_group_title(topic, group), group) for topic, group in groups]
 
 
+def fact_cards(facts):
+    """Of one article's `facts` (in its order, position then pk, each with
+    `car_model__platform`), those with a card of their own on its page: every one but those
+    whose value the model table shows, as `ArticlePage.fact_groups` lists them. Readers
+    discuss and correct exactly these and the paragraphs."""
+    by_model = {}
+    for fact in facts:
+        if fact.car_model is not None:
+            by_model.setdefault(fact.car_model_id, (fact.car_model, []))[1].append(fact)
+    for car_model, its_facts in by_model.values():
+        car_model.article_facts = its_facts
+    rows = model_rows(car_model for car_model, _ in by_model.values())
+    in_table = {cell.source.pk for row in rows for cell in row.cells if cell.source}
+    return [fact for fact in facts if fact.pk not in in_table]
+
+
+def shown_where(corrections, rows):
+    """`corrections` (`published_corrections`), each linking to where the page shows what it
+    corrected: a fact the model table shows (one of `rows`) links to the table's row."""
+    row_anchors = {
+        cell.source.pk: f"model-{row.car_model.slug}"
+        for row in rows
+        for cell in row.cells
+        if cell.source
+    }
+    return [
+        correction.shown_at(row_anchors[correction.fact_id])
+        if correction.links and correction.fact_id in row_anchors
+        else correction
+        for correction in corrections
+    ]
+
+
+def correction_targets(article):
+    """Every part of `article` a reader can suggest a correction to, by anchor: its
+    paragraphs, key points first, and its fact cards (two queries)."""
+    paragraphs = sorted(
+        article.paragraphs.all(), key=lambda p: (p.kind != Paragraph.Kind.KEY_POINT, p.position)
+    )
+    targets = {
+        paragraph.anchor: Target(
+            anchor=paragraph.anchor,
+            label=paragraph.label,
+            text=paragraph.text,
+            paragraph=paragraph,
+        )
+        for paragraph in paragraphs
+    }
+    facts = article.facts.select_related("paragraph", "car_model__platform").order_by(
+        "position", "pk"
+    )
+    for fact in fact_cards(list(facts)):
+        targets[fact.anchor] = Target(
+            anchor=fact.anchor, label="Fact", text=fact.statement, fact=fact
+        )
+    return targets
+
+
 class ArticlePage:
     """What the article page shows of the article itself. Each part is read from the
     database only when the template renders it, so a cached fragment costs no query."""
@@ -142,11 +201,14 @@ class ArticlePage:
 
     @cached_property
     def _facts(self):
-        return list(self.article.facts.for_panel())
+        return mark_corrected(list(self.article.facts.for_panel()), self._corrected_dates)
 
     @cached_property
     def _car_models(self):
-        return list(CarModel.objects.mentioned_in(self.article))
+        car_models = list(CarModel.objects.mentioned_in(self.article))
+        for car_model in car_models:
+            mark_corrected(car_model.article_facts, self._corrected_dates)
+        return car_models
 
     @cached_property
     def model_rows(self):
@@ -160,6 +222,20 @@ class ArticlePage:
     @cached_property
     def timeline(self):
         return timeline(self._facts)
+
+    @cached_property
+    def _published_corrections(self):
+        return published_corrections(self.article)
+
+    @cached_property
+    def _corrected_dates(self):
+        return corrected_dates(self._published_corrections)
+
+    @cached_property
+    def corrections(self):
+        """Accepted corrections, for the dated note at the end of the article, each linking
+        to what it corrected: a fact the model table shows links to the table's row."""
+        return shown_where(self._published_corrections, self.model_rows)
 
     @cached_property
     def json_ld(self):
@@ -207,9 +283,11 @@ def _source_json(fact, request):
 
 
 def facts_as_json(article, request):
-    facts = list(article.facts.for_panel())
+    corrections = published_corrections(article)
+    facts = mark_corrected(list(article.facts.for_panel()), corrected_dates(corrections))
+    rows = model_rows(CarModel.objects.mentioned_in(article))
     car_models = []
-    for row in model_rows(CarModel.objects.mentioned_in(article)):
+    for row in rows:
         car_model = row.car_model
         car_models.append(
             {
@@ -245,6 +323,8 @@ def facts_as_json(article, request):
                 "platform": fact.platform.name if fact.platform else None,
                 "backs_field": fact.attribute or None,
                 "source": _source_json(fact, request),
+                "anchor": fact.anchor,
+                "corrected": _date_json(fact.corrected_on),
             }
             for fact in facts
         ],
@@ -252,4 +332,21 @@ def facts_as_json(article, request):
             {"year": year, "facts": [fact.statement for fact in group]}
             for year, group in timeline(facts)
         ],
+        "corrections": [
+            {
+                "date": _date_json(correction.date),
+                "anchor": correction.anchor,
+                "change_note": correction.change_note,
+                "url": request.build_absolute_uri(
+                    f"{article.get_absolute_url()}#{correction.link_anchor}"
+                )
+                if correction.links
+                else None,
+            }
+            for correction in shown_where(corrections, rows)
+        ],
     }
+
+
+def _date_json(day):
+    return day.isoformat() if day else None

@@ -1,7 +1,14 @@
-from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_safe
+from urllib.parse import urlencode
 
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.vary import vary_on_headers
+
+from comments.readers import Reader
+from comments.refusals import Refused
+from comments.responses import announce, refused_response
 from comments.selectors import article_discussion
 from evsite.caching import (
     CONTENT,
@@ -12,8 +19,9 @@ from evsite.caching import (
     version_or_unique,
 )
 
+from .corrections import CorrectionForm, correction_submit
 from .models import Article, Brand, CarModel, Platform
-from .selectors import ArticlePage, facts_as_json
+from .selectors import ArticlePage, correction_targets, facts_as_json
 
 
 def _render_article(request, article):
@@ -79,3 +87,70 @@ def brand_detail(request, slug):
 @require_safe
 def platform_detail(request, slug):
     return _entity_page(request, get_object_or_404(Platform, slug=slug), "Platform")
+
+
+CORRECTION_PAGE = "articles/correction_form.html"
+CORRECTION_SENT = "Thank you: your suggestion was sent to the editors."
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def correction_new(request, slug):
+    """GET: the form to suggest a correction to a paragraph or fact (`?anchor=p-3`).
+    POST: the suggestion, kept for the editors; htmx swaps the form for the thanks."""
+    article = get_object_or_404(Article.objects.visible_to(request.user), slug=slug)
+    targets = correction_targets(article)
+    if request.method == "GET":
+        form = CorrectionForm(targets=targets, initial={"anchor": request.GET.get("anchor", "")})
+        return render(request, CORRECTION_PAGE, {"article": article, "form": form})
+    reader = Reader.from_request(request, create_token=True)
+    form = CorrectionForm(
+        request.POST, targets=targets, binding=request.META.get("CSRF_COOKIE", "")
+    )
+    try:
+        if not form.is_valid():
+            raise Refused.invalid_form()
+        submission = form.submission()
+        correction_submit(article=article, reader=reader, **submission)
+    except Refused as refusal:
+        response = refused_response(
+            request,
+            refusal,
+            form=form,
+            partial=f"{CORRECTION_PAGE}#correction-form",
+            page=CORRECTION_PAGE,
+            context={"article": article, "form": form, "reader": reader},
+        )
+        if request.htmx:
+            response = announce(response, _form_problems(form), focus=_first_problem(form))
+        return response
+    anchor = submission["target"].anchor
+    if not request.htmx:
+        sent = reverse("articles:correction_sent", kwargs={"slug": article.slug})
+        return redirect(f"{sent}?{urlencode({'anchor': anchor})}")
+    context = {"article": article, "anchor": anchor}
+    response = render(request, f"{CORRECTION_PAGE}#correction-sent", context)
+    return announce(response, CORRECTION_SENT, focus="#correction-sent")
+
+
+@require_safe
+def correction_sent(request, slug):
+    """The thanks for a suggestion sent without JavaScript, with the way back."""
+    article = get_object_or_404(Article.objects.visible_to(request.user), slug=slug)
+    anchor = request.GET.get("anchor", "")
+    if anchor not in correction_targets(article):
+        anchor = ""
+    return render(request, CORRECTION_PAGE, {"article": article, "anchor": anchor, "sent": True})
+
+
+def _form_problems(form):
+    """Every error on the form, to read out."""
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)
+
+
+def _first_problem(form):
+    """Where the reader goes to fix the form: the first field in error, else its errors."""
+    for name in form.fields:
+        if name in form.errors and not form[name].is_hidden:
+            return f"#{form[name].id_for_label}"
+    return "#correction-form .errorlist"

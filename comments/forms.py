@@ -1,6 +1,9 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 
+from .claims import ANCHOR_UNKNOWN, LABEL_PATTERN
+from .fields import ReaderTextField
 from .models import Comment, CommentReport
 from .stamps import (
     STAMP_PLACEHOLDER,
@@ -8,7 +11,7 @@ from .stamps import (
     stamp_is_stale,
     stamp_is_too_fast,
 )
-from .text import clean_comment_text, clean_display_name, clean_line, shows_something
+from .text import clean_display_name, clean_line, shows_something
 
 __all__ = ["form_stamp"]  # tests and the benchmark make stamps through the form module
 
@@ -19,11 +22,18 @@ BODY_MAX_LENGTH = 5000  # a TextField: the limit is the form's own
 AUTHOR_NAME_MAX_LENGTH = Comment._meta.get_field("author_name").max_length
 EMAIL_MAX_LENGTH = Comment._meta.get_field("email").max_length
 REPORT_NOTE_MAX_LENGTH = CommentReport._meta.get_field("note").max_length
+ANCHOR_MAX_LENGTH = Comment._meta.get_field("anchor").max_length
 
 FORM_EXPIRED = "This form has expired; please post again: your text is still here."
+NOTIFY_NEEDS_EMAIL = (
+    "Give your email address to be emailed about replies, "
+    "or untick “Email me when someone replies”."
+)
+NOTIFY_HELP_ACCOUNT = "At your account’s email address. Every email has a link to stop them."
+NOTIFY_HELP_GUEST = "At the email address above. Every email has a link to stop them."
 
 
-class CommentBodyField(forms.CharField):
+class CommentBodyField(ReaderTextField):
     def __init__(self, **kwargs):
         super().__init__(
             label="Your comment",
@@ -43,22 +53,6 @@ class CommentBodyField(forms.CharField):
             widget=forms.Textarea(attrs={"rows": 5}),
             **kwargs,
         )
-
-    def to_python(self, value):
-        """The text without hiding or disguising characters (comments.text); text that shows
-        nothing at all counts as no text."""
-        if value not in self.empty_values:
-            value = clean_comment_text(value)
-            if not shows_something(value):
-                value = ""
-        return super().to_python(value)
-
-    def widget_attrs(self, widget):
-        # The browser's maxlength would cut pasted text silently; the server explains instead.
-        attrs = super().widget_attrs(widget)
-        attrs.pop("maxlength", None)
-        attrs.pop("minlength", None)
-        return attrs
 
 
 class DisplayNameField(forms.CharField):
@@ -128,6 +122,11 @@ class CommentForm(PlainLabelsForm):
         },
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+    notify_replies = forms.BooleanField(
+        label="Email me when someone replies",
+        required=False,
+        help_text=NOTIFY_HELP_ACCOUNT,
+    )
     # The honeypot: hidden from people and screen readers; only bots fill it in.
     website = forms.CharField(
         required=False,
@@ -135,6 +134,15 @@ class CommentForm(PlainLabelsForm):
         widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}),
     )
     rendered_at = forms.CharField(required=False, widget=forms.HiddenInput)
+    # The paragraph or fact card a new comment responds to ("p-3", "fact-12"), if any; that
+    # the article has it is checked by services.comment_submit. Replies have none.
+    anchor = forms.CharField(
+        required=False,
+        max_length=ANCHOR_MAX_LENGTH,
+        validators=[RegexValidator(LABEL_PATTERN, ANCHOR_UNKNOWN)],
+        error_messages={"max_length": ANCHOR_UNKNOWN},
+        widget=forms.HiddenInput,
+    )
 
     def __init__(self, *args, guest=False, reply_to=None, binding=None, **kwargs):
         """`binding` is the posting reader's CSRF secret (`request.META["CSRF_COOKIE"]`): the
@@ -145,10 +153,13 @@ class CommentForm(PlainLabelsForm):
         self.initial.setdefault("rendered_at", STAMP_PLACEHOLDER)
         if reply_to is not None:
             self.fields["body"].label = f"Your reply to {reply_to.author_name}"
+            del self.fields["anchor"]  # a reply answers its comment, not a part of the article
         self.guest = guest
         if not guest:
             del self.fields["author_name"]
             del self.fields["email"]
+        else:
+            self.fields["notify_replies"].help_text = NOTIFY_HELP_GUEST
 
     def restamp(self):
         """Give a re-shown form a fresh timestamp, so posting it again is not "too fast"."""
@@ -174,6 +185,13 @@ class CommentForm(PlainLabelsForm):
         # with the text and a fresh stamp (responses.refused_response restamps it).
         if stamp_is_stale(self.stamp, self.binding):
             raise ValidationError(FORM_EXPIRED, code="expired")
+        if (
+            self.guest
+            and cleaned_data.get("notify_replies")
+            and not cleaned_data.get("email")
+            and "email" not in self.errors
+        ):
+            self.add_error("email", ValidationError(NOTIFY_NEEDS_EMAIL, code="notify_needs_email"))
         return cleaned_data
 
     def submission(self):
@@ -182,8 +200,10 @@ class CommentForm(PlainLabelsForm):
             "body": self.cleaned_data["body"],
             "author_name": self.cleaned_data.get("author_name", ""),
             "email": self.cleaned_data.get("email", ""),
+            "notify_replies": self.cleaned_data.get("notify_replies", False),
             "honeypot_filled": self.honeypot_filled,
             "too_fast": self.too_fast,
+            "anchor": self.cleaned_data.get("anchor", ""),
         }
 
 
@@ -209,12 +229,18 @@ class CommentReportForm(PlainLabelsForm):
     )
 
 
+HELPFUL_ORDER = ["-helpful_count", "-created_at", "-pk"]
+BOTH_SIDES = "both"
 SORTS = {
+    # The first page takes the most helpful threads of each stance in turn, then the rest
+    # follow in this order (selectors.BothSidesThreads).
+    BOTH_SIDES: ("Both sides", HELPFUL_ORDER),
     "newest": ("Newest first", ["-created_at", "-pk"]),
     "oldest": ("Oldest first", ["created_at", "pk"]),
-    "helpful": ("Most helpful", ["-helpful_count", "-created_at", "-pk"]),
+    "helpful": ("Most helpful", HELPFUL_ORDER),
     "discussed": ("Most discussed", ["-reply_count", "-created_at", "-pk"]),
 }
+# Until a poll of the article has votes for two answers; then BOTH_SIDES (selectors).
 DEFAULT_SORT = "newest"
 
 
@@ -235,6 +261,10 @@ class CommentListForm(forms.Form):
     # Later pages leave out threads newer than the first page the reader saw, so nothing
     # posted meanwhile pushes a thread they have already seen onto the next page again.
     upto = forms.IntegerField(required=False, min_value=0)
+    # Only the comments on one paragraph or fact card ("p-3"): what its count of comments lists.
+    anchor = forms.CharField(
+        required=False, max_length=ANCHOR_MAX_LENGTH, validators=[RegexValidator(LABEL_PATTERN)]
+    )
 
     def __init__(self, *args, stance_choices=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -5,22 +5,27 @@ replies of that page in a single query, with per-reader facts (helpful marks, cu
 vote) computed by subqueries.
 """
 
-from functools import cached_property
+import operator
+from collections import Counter, deque
+from functools import cached_property, reduce
 
 from django.core.cache import cache
 from django.core.paginator import InvalidPage, Page, Paginator
-from django.db.models import Count, Max, Q
+from django.db.models import Case, Count, F, Max, Q, When, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from evsite.caching import DISCUSSION, versions
 
-from .forms import DEFAULT_SORT, SORTS, CommentForm, CommentListForm
+from .claims import CLAIM_COMMENTS_ID_PREFIX, claims_for, on_claim_for_every_reader
+from .forms import BOTH_SIDES, DEFAULT_SORT, HELPFUL_ORDER, SORTS, CommentForm, CommentListForm
 from .models import Comment, HelpfulMark, PollChoice
 from .permissions import comment_permissions
 from .polls.selectors import article_poll_panels
 from .readers import Reader
 
 PAGE_SIZE = 20
+STANCE_LINK_ID_PREFIX = "stance-link-"
 GUEST_NAME_SESSION_KEY = "evr_guest_name"
 
 
@@ -33,25 +38,45 @@ def comment_for_reader(reader, comment, *, listed=True):
     return found.first()
 
 
-def ordered_threads(reader, article, *, sort=DEFAULT_SORT, stance=None):
+def default_sort(stance_choices):
+    """Both sides once a poll of the article has votes for at least two of its answers (read
+    from the choices' stored counters), newest first until then."""
+    answered = Counter(choice.poll_id for choice in stance_choices if choice.vote_count)
+    return BOTH_SIDES if any(count >= 2 for count in answered.values()) else DEFAULT_SORT
+
+
+def ordered_threads(reader, article, *, sort=DEFAULT_SORT, stance=None, anchor=None):
     threads = article.comments.listed_for(reader).filter(parent__isnull=True)
     if stance:
         threads = threads.filter(stance_choice_id=stance, show_stance=True)
+    if anchor:
+        threads = threads.filter(anchor=anchor)
     return threads.order_by(*SORTS[sort][1])
 
 
 def thread_page(
-    reader, article, *, sort=DEFAULT_SORT, stance=None, upto=None, page_number=1, appending=False
+    reader,
+    article,
+    *,
+    sort=DEFAULT_SORT,
+    stance=None,
+    upto=None,
+    page_number=1,
+    appending=False,
+    anchor=None,
 ) -> Page:
     """A page of top-level comments, each with `.children` (and theirs) filled in.
 
     A page number past the end gives the last page, except when `appending` under threads
     already shown: then it gives no threads, since the last page is already on screen (threads
     hidden or deleted meanwhile can leave fewer pages than when the reader started)."""
-    threads = ordered_threads(reader, article, sort=sort, stance=stance)
+    threads = ordered_threads(reader, article, sort=sort, stance=stance, anchor=anchor)
     if upto is not None:
         threads = threads.filter(pk__lte=upto)
-    threads = threads.with_reader_facts(reader)
+    if sort == BOTH_SIDES and not stance:
+        threads = BothSidesThreads(threads, reader)
+    else:
+        threads = threads.with_reader_facts(reader)
     paginator = Paginator(threads, PAGE_SIZE)
     if appending:
         try:
@@ -83,17 +108,112 @@ def thread_page(
     return page
 
 
+class BothSidesThreads:
+    """Top-level threads in the "both sides" order, sliced as Paginator slices a queryset.
+
+    The first page opens with the most helpful threads of each stance (the author's poll
+    answer, where they show it) in turn, for as long as two stances still have threads, so
+    the larger side cannot push the smaller one off the first screen. Every other thread
+    follows in helpfulness order. Each slice costs the same few queries however many
+    threads there are.
+    """
+
+    def __init__(self, threads, reader):
+        self.threads = threads  # already in helpfulness order
+        self.reader = reader
+
+    @cached_property
+    def leading(self):
+        """The first page's alternating threads, read in one query with what the page shows
+        of them: each stance's most helpful ones (no more than a page each), stances in
+        their poll's order."""
+        ranked = (
+            self.threads.with_reader_facts(self.reader)
+            .filter(show_stance=True, stance_choice__isnull=False, deleted_at__isnull=True)
+            .annotate(
+                stance_rank=Window(
+                    RowNumber(), partition_by=F("stance_choice_id"), order_by=HELPFUL_ORDER
+                )
+            )
+            .filter(stance_rank__lte=PAGE_SIZE)
+            .order_by(
+                "stance_choice__poll__position",
+                "stance_choice__poll_id",
+                "stance_choice__position",
+                "stance_choice_id",
+                "stance_rank",
+            )
+        )
+        sides = {}
+        for thread in ranked:
+            sides.setdefault(thread.stance_choice_id, deque()).append(thread)
+        return alternate(list(sides.values()), limit=PAGE_SIZE)
+
+    @property
+    def leading_ids(self):
+        return [thread.pk for thread in self.leading]
+
+    def count(self):
+        return self.threads.count()
+
+    def __len__(self):
+        return self.count()
+
+    def __getitem__(self, window):
+        if not isinstance(window, slice):
+            raise TypeError("BothSidesThreads is read by slices, as Paginator reads it.")
+        start, stop = window.start or 0, window.stop
+        leading = self.leading
+        found = leading[start:stop]
+        rest_start = max(start - len(leading), 0)
+        rest_stop = None if stop is None else stop - len(leading)
+        if rest_stop is None or rest_stop > rest_start:
+            rest = self.threads.with_reader_facts(self.reader).exclude(pk__in=self.leading_ids)
+            found += rest[rest_start:rest_stop]
+        return found
+
+
+def alternate(sides, *, limit):
+    """Take one from each side in turn while at least two sides have some left."""
+    taken = []
+    while len(taken) < limit and sum(1 for side in sides if side) >= 2:
+        for side in sides:
+            if side and len(taken) < limit:
+                taken.append(side.popleft())
+    return taken
+
+
+def _ahead_of(thread, ordering):
+    """A Q for the threads that `ordering` (field names, "-" for descending, ending with
+    the primary key) puts before `thread`."""
+    ahead = []
+    equal = Q()
+    for field in ordering:
+        name = field.removeprefix("-")
+        value = getattr(thread, name)
+        lookup = "gt" if field.startswith("-") else "lt"
+        ahead.append(equal & Q(**{f"{name}__{lookup}": value}))
+        equal &= Q(**{name: value})
+    return reduce(operator.or_, ahead)
+
+
 def thread_page_number(reader, comment):
     """The page, in the default order, that shows the thread `comment` belongs to."""
     root = comment
     while root.parent_id is not None:
         root = root.parent
-    newer = (
-        ordered_threads(reader, comment.article)
-        .filter(Q(created_at__gt=root.created_at) | Q(created_at=root.created_at, pk__gt=root.pk))
-        .count()
-    )
-    return newer // PAGE_SIZE + 1
+    article = comment.article
+    sort = default_sort(PollChoice.objects.filter(poll__article=article))
+    threads = ordered_threads(reader, article, sort=sort)
+    before = 0
+    if sort == BOTH_SIDES:
+        leading = BothSidesThreads(threads, reader).leading_ids
+        if root.pk in leading:
+            return 1
+        before = len(leading)
+        threads = threads.exclude(pk__in=leading)
+    before += threads.filter(_ahead_of(root, SORTS[sort][1])).count()
+    return before // PAGE_SIZE + 1
 
 
 class CommentSection:
@@ -111,10 +231,28 @@ class CommentSection:
             PollChoice.objects.filter(poll__article=article).select_related("poll")
         )
         self.list_form = CommentListForm(request.GET, stance_choices=self.stance_choices)
-        self.sort = self.list_form.value("sort", DEFAULT_SORT)
+        self.sort = self.list_form.value("sort", default_sort(self.stance_choices))
         self.stance = self.list_form.value("stance")
         self.requested_upto = self.list_form.value("upto")
         self.form = new_comment_form(request, reader) if reader.can_post else None
+        htmx = getattr(request, "htmx", None)
+        trigger = (htmx.trigger or "") if htmx else ""
+        # A stance link in the heading changes the filter from outside the controls, which
+        # then come along with the threads; a change made in the controls leaves them be.
+        self.refreshes_controls = trigger.startswith(STANCE_LINK_ID_PREFIX)
+        # Only the comments on one paragraph or fact card ("p-3"), whose form then responds
+        # to it as well; a label the article does not have (any more) filters nothing.
+        asked = self.list_form.value("anchor")
+        self.anchor_claim = claims_for(request, article).get(asked) if asked else None
+        self.anchor = self.anchor_claim.label if self.anchor_claim is not None else None
+        if self.form is not None and self.anchor is not None:
+            self.form.initial["anchor"] = self.anchor
+        # The count of comments under a paragraph (or "show all") lists them from far above
+        # the section: the controls come along, and focus goes to what it now lists.
+        self.focus_after_swap = None
+        if trigger.startswith(CLAIM_COMMENTS_ID_PREFIX):
+            self.refreshes_controls = True
+            self.focus_after_swap = "#claim-filter" if self.anchor_claim else "#comments"
 
     @cached_property
     def page(self):
@@ -126,6 +264,7 @@ class CommentSection:
             upto=self.requested_upto,
             page_number=self.page_number,
             appending=self.appending,
+            anchor=self.anchor,
         )
 
     @cached_property
@@ -138,12 +277,17 @@ class CommentSection:
         version = self._discussion_version
         if self.fragment_key is None or version is None:
             return comment_counts(self.reader, self.article)
-        key = f"evr:comment-counts:{self.article.pk}:{version[0]}"
+        key = f"evr:discussion-counts:{self.article.pk}:{version[0]}"
         return cache.get_or_set(key, lambda: comment_counts(self.reader, self.article), 600)
 
     @property
     def total(self):
         return self._counts["total"]
+
+    @property
+    def claim_counts(self):
+        """{label: comments on that paragraph or fact card, as every reader sees them}."""
+        return self._counts["by_claim"]
 
     @property
     def latest_pk(self):
@@ -152,6 +296,15 @@ class CommentSection:
     @property
     def upto(self):
         return self.requested_upto if self.requested_upto is not None else self.latest_pk
+
+    @property
+    def stance_split(self):
+        """(answer, comments by readers who show that answer) for each poll answer, or
+        nothing while no comment shows a stance."""
+        by_stance = self._counts["by_stance"]
+        if not by_stance:
+            return []
+        return [(choice, by_stance.get(choice.pk, 0)) for choice in self.stance_choices]
 
     @cached_property
     def fragment_key(self):
@@ -168,6 +321,7 @@ class CommentSection:
                     self.article.slug,
                     *version,
                     self.query,
+                    self.sort,  # without one in the query, it follows the poll's votes
                     self.appending,
                     self.reader.can_post,
                 ),
@@ -193,10 +347,14 @@ class CommentSection:
     @property
     def summary(self):
         """What the list shows, in words: "newest first", "most helpful, voted: Yes"."""
-        words = SORTS[self.sort][0].lower()
+        # One stance has no other side to alternate with: its threads go by helpfulness.
+        sort = "helpful" if self.sort == BOTH_SIDES and self.stance else self.sort
+        words = SORTS[sort][0].lower()
         for choice in self.stance_choices:
             if choice.pk == self.stance:
                 words += f", voted: {choice.label}"
+        if self.anchor_claim is not None:
+            words += f", on {self.anchor_claim.in_words}"
         return words
 
 
@@ -228,12 +386,29 @@ def new_comment_form(request, reader, *, reply_to=None):
 
 
 def comment_counts(reader, article):
-    """How many comments the heading shows, and the newest one, for new-comment polling."""
-    return (
+    """How many comments the heading shows, in all and by the stance their authors show
+    ({choice id: count}), and the newest one, for new-comment polling; and how many respond
+    to each paragraph or fact card as every reader sees them ({label: count}, the counts
+    under the article's claims): one query."""
+    groups = (
         article.comments.listed_for(reader)
         .filter(deleted_at__isnull=True)
-        .aggregate(total=Count("pk"), latest=Max("pk"))
+        .annotate(shown_stance=Case(When(show_stance=True, then=F("stance_choice_id"))))
+        .annotate(on_claim=on_claim_for_every_reader())
+        .order_by()
+        .values("shown_stance", "on_claim")
+        .annotate(count=Count("pk"), latest=Max("pk"))
     )
+    counts = {"total": 0, "latest": None, "by_stance": {}, "by_claim": {}}
+    for group in groups:
+        counts["total"] += group["count"]
+        counts["latest"] = max(counts["latest"] or 0, group["latest"])
+        stance, claim = group["shown_stance"], group["on_claim"]
+        if stance is not None:
+            counts["by_stance"][stance] = counts["by_stance"].get(stance, 0) + group["count"]
+        if claim:
+            counts["by_claim"][claim] = counts["by_claim"].get(claim, 0) + group["count"]
+    return counts
 
 
 def comment_section(request, article, *, reader=None, appending=False):

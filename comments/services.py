@@ -14,8 +14,17 @@ from django.utils.text import Truncator
 
 from evsite.caching import DISCUSSION, bump
 
-from .models import Comment, CommentReport, HelpfulMark, ReaderControl, Vote
+from .claims import ANCHOR_UNKNOWN, claims_for
+from .models import (
+    Comment,
+    CommentReport,
+    HelpfulMark,
+    ModerationAction,
+    ReaderControl,
+    Vote,
+)
 from .moderation import comment_verdict
+from .notifications import reply_notices_queue
 from .permissions import comment_permissions
 from .ratelimit import comment_rate_limit_retry_after, rate_limit_retry_after
 from .refusals import Refused
@@ -25,6 +34,10 @@ REPORTS_HOLD_REASON = "Hidden after {count} reader reports, waiting for a modera
 AUTHOR_NAME_MAX_LENGTH = Comment._meta.get_field("author_name").max_length
 
 GUESTS_CLOSED = "Log in or sign up to comment."
+NO_ACCOUNT_EMAIL = (
+    "Your account has no email address to send replies to: untick "
+    "“Email me when someone replies” to post without it."
+)
 REPLIES_CLOSED = "This comment can no longer be replied to."
 EDIT_WINDOW_OVER = "Comments can only be edited in the first {minutes} minutes."
 NOT_YOURS = "You can only change your own comments."
@@ -114,10 +127,19 @@ def comment_submit(
     parent=None,
     honeypot_filled=False,
     too_fast=False,
+    notify_replies=False,
+    anchor="",
 ):
     """A reader posts a comment or reply: every rule first (who may post, the rate limits,
-    spam and moderation), then the comment is saved as published or held."""
+    spam and moderation), then the comment is saved as published or held. A new comment may
+    respond to a paragraph or fact card of the article (`anchor`); a reply answers its
+    comment, so it keeps none."""
     comment_check_can_post(reader=reader, parent=parent)
+    anchor = "" if parent is not None else anchor
+    if anchor and claims_for(None, article).get(anchor) is None:
+        raise Refused(ANCHOR_UNKNOWN, status=422, field="anchor")
+    if notify_replies and reader.user is not None and not reader.user.email:
+        raise Refused(NO_ACCOUNT_EMAIL, status=422, field="notify_replies")
     retry_after = comment_rate_limit_retry_after(reader)
     if retry_after is not None:
         message = TOO_MANY_POSTS.format(seconds=retry_after, plural=pluralize(retry_after))
@@ -138,6 +160,8 @@ def comment_submit(
         body=body,
         status=verdict.status,
         hold_reason=verdict.reason,
+        notify_replies=notify_replies,
+        anchor=anchor,
     )
 
 
@@ -169,9 +193,12 @@ def comment_create(
     email="",
     status=Comment.Status.APPROVED,
     hold_reason="",
+    notify_replies=False,
+    anchor="",
 ):
     """Save a comment or reply as it is, with no rule applied. A reply to the deepest level
     joins that level and says whom it answers with "@name"."""
+    answered = parent
     parent, answered_name = reply_target(parent)
     if answered_name and not body.startswith(f"@{answered_name}"):
         body = f"@{answered_name} {body}"
@@ -188,9 +215,13 @@ def comment_create(
         hold_reason=hold_reason,
         ip_hash=reader.ip_hash,
         stance_choice=reader_stance(article=article, reader=reader),
+        notify_replies=notify_replies,
+        anchor=anchor,
     )
     if parent is not None:
         thread_reply_counts_refresh([comment])
+        if status == Comment.Status.APPROVED:
+            reply_notices_queue([comment.pk], answered=answered)
     bump(DISCUSSION, reader.version_name)
     return comment
 
@@ -368,22 +399,39 @@ def comment_report(*, comment, reader, reason, note=""):
 # Moderation
 
 
+# What each status a moderator sets is called in a comment's moderation history.
+MODERATION_KINDS = {
+    Comment.Status.APPROVED: ModerationAction.Kind.APPROVE,
+    Comment.Status.REJECTED: ModerationAction.Kind.REJECT,
+    Comment.Status.SPAM: ModerationAction.Kind.SPAM,
+}
+
+
 @transaction.atomic
-def comments_moderate(*, comments, status, moderator, log=True):
+def comments_moderate(*, comments, status, moderator, log=True, reason="", kind=None):
     """A moderator sets the status of `comments` (a queryset); returns how many were set.
 
     Approving is the moderator's answer to the reports so far: the hold reason goes and only
     new reports count towards hiding the comment again. Each change is recorded in the
-    comment's history (unless the caller records it), and the threads' reply counts follow.
+    comment's moderation history (who, when, from and to which status, `reason`; `kind`
+    says what it was when it was more than the status, a ban), in the admin's history
+    unless the caller records it there, and the threads' reply counts follow.
     """
-    changed = list(comments.select_related(None).only("pk", "author_name", "body"))
+    changed = list(comments.select_related(None).only("pk", "author_name", "body", "status"))
     if not changed:
         return 0
+    kind = kind or MODERATION_KINDS.get(status)
+    if kind is not None:  # setting a comment back to pending is no moderation decision
+        moderation_actions_record(
+            comments=changed, kind=kind, moderator=moderator, to_status=status, reason=reason
+        )
     fields = {"status": status}
     if status == Comment.Status.APPROVED:
         fields.update(report_count=0, hold_reason="")
     Comment.objects.filter(pk__in=[comment.pk for comment in changed]).update(**fields)
     thread_reply_counts_refresh(changed)
+    if status == Comment.Status.APPROVED:
+        reply_notices_queue([comment.pk for comment in changed])
     bump(DISCUSSION)
     if log:
         LogEntry.objects.log_actions(
@@ -394,6 +442,22 @@ def comments_moderate(*, comments, status, moderator, log=True):
             single_object=False,
         )
     return len(changed)
+
+
+def moderation_actions_record(*, comments, kind, moderator, to_status=None, reason=""):
+    """Add one entry to the moderation history of each of `comments` (as read before the
+    change, so their status is where it went from); `to_status` None leaves it unchanged."""
+    ModerationAction.objects.bulk_create(
+        ModerationAction(
+            comment_id=comment.pk,
+            actor=moderator,
+            kind=kind,
+            from_status=comment.status,
+            to_status=comment.status if to_status is None else to_status,
+            reason=reason,
+        )
+        for comment in comments
+    )
 
 
 def comment_reports_recount(*, comment):
@@ -425,3 +489,29 @@ def readers_control_authors(*, comments, **controls):
     user_ids = set(comments.filter(user__isnull=False).values_list("user_id", flat=True))
     guests = comments.filter(user__isnull=True).count()
     return readers_control(user_ids=user_ids, **controls), guests
+
+
+@transaction.atomic
+def comments_authors_ban(*, comments, moderator, reason="", reject=False):
+    """Ban the accounts that wrote `comments` (a queryset), `reason` becoming their controls'
+    note, and record the ban in the moderation history of each of those comments; `reject`
+    rejects them as well. Guests have no account to ban: their comments stay as they are.
+    Returns (accounts banned, comments by guests)."""
+    by_accounts = comments.filter(user__isnull=False)
+    banned, guests = readers_control_authors(comments=comments, is_banned=True, note=reason or None)
+    if reject:
+        comments_moderate(
+            comments=by_accounts,
+            status=Comment.Status.REJECTED,
+            moderator=moderator,
+            reason=reason,
+            kind=ModerationAction.Kind.BAN,
+        )
+    else:
+        moderation_actions_record(
+            comments=by_accounts.select_related(None).only("pk", "status"),
+            kind=ModerationAction.Kind.BAN,
+            moderator=moderator,
+            reason=reason,
+        )
+    return banned, guests

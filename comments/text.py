@@ -102,29 +102,79 @@ def shows_something(text):
     )
 
 
-def linkify(text):
-    """Escape `text` and turn each web address in it into a link."""
+def _name_key(name):
+    return " ".join(name.split()).lower()
+
+
+class NameLinks:
+    """Names that comment text links to an address (car models and their aliases, kept by
+    editors in the admin): as whole words in any letter case, so "Leaf" links in "the Leaf's
+    range" but not in "leafy", and the longest name first, so "Renault 5 E-Tech" is one link
+    rather than "5 E-Tech" inside it. Spaces in a name match any run of spaces."""
+
+    MIN_LENGTH = 2  # a one-character name would link every "5" or "e"
+
+    def __init__(self, names):
+        """`names`: (name, url) pairs; the first url given for a name wins."""
+        self.urls = {}
+        for name, url in names:
+            key = _name_key(name)
+            if len(key) >= self.MIN_LENGTH:
+                self.urls.setdefault(key, url)
+        alternatives = "|".join(
+            r"\s+".join(re.escape(word) for word in key.split())
+            for key in sorted(self.urls, key=len, reverse=True)
+        )
+        self.pattern = (
+            re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE) if self.urls else None
+        )
+
+    def __bool__(self):
+        return self.pattern is not None
+
+    def html(self, text):
+        """`text` escaped, each name in it a link."""
+        if self.pattern is None:
+            return escape(text)
+        parts = []
+        position = 0
+        for match in self.pattern.finditer(text):
+            url = self.urls.get(_name_key(match.group(0)))
+            if url is None:  # matched only under a case rule the lookup does not share
+                continue
+            parts.append(escape(text[position : match.start()]))
+            parts.append(format_html('<a class="model-link" href="{}">{}</a>', url, match.group(0)))
+            position = match.end()
+        parts.append(escape(text[position:]))
+        return "".join(parts)
+
+
+def linkify(text, names=None):
+    """Escape `text` and turn each web address in it into a link, and each of `names` (a
+    `NameLinks`) outside those addresses into a link to its page."""
+    outside_links = names.html if names else escape
     parts = []
     position = 0
     for match in URL_PATTERN.finditer(text):
         url = match.group(0)
         href = url if "://" in url else f"https://{url}"
-        parts.append(escape(text[position : match.start()]))
+        parts.append(outside_links(text[position : match.start()]))
         parts.append(format_html('<a href="{}" rel="nofollow ugc noopener">{}</a>', href, url))
         position = match.end()
-    parts.append(escape(text[position:]))
+    parts.append(outside_links(text[position:]))
     return "".join(parts)
 
 
-def render_plain_text(text) -> SafeString:
-    """Paragraphs for blank lines, <br> for single line breaks, links for URLs; all escaped.
+def render_plain_text(text, names=None) -> SafeString:
+    """Paragraphs for blank lines, <br> for single line breaks, links for URLs and for
+    `names` (a `NameLinks`); all escaped.
 
     Text saved before the forms cleaned it is cleaned here too."""
     text = clean_comment_text(text).strip()
     paragraphs = [paragraph for paragraph in PARAGRAPH_BREAK.split(text) if paragraph.strip()]
     return mark_safe(
         "".join(
-            "<p>" + "<br>".join(linkify(line) for line in paragraph.split("\n")) + "</p>"
+            "<p>" + "<br>".join(linkify(line, names) for line in paragraph.split("\n")) + "</p>"
             for paragraph in paragraphs
         )
     )

@@ -9,6 +9,7 @@ urlpatterns = [
     path("articles/<slug:slug>/comments/more/", views.comment_more, name="more"),
     path("articles/<slug:slug>/comments/new/", views.comment_new_count, name="new"),
     path("articles/<slug:slug>/comments/post/", views.comment_create, name="create"),
+    path("articles/<slug:slug>/comments/anchor/", views.comment_anchor, name="anchor"),
     path("comments/<int:pk>/", views.comment_permalink, name="permalink"),
     path("comments/<int:pk>/reply/", views.comment_reply, name="reply"),
     path("comments/<int:pk>/edit/", views.comment_edit, name="edit"),

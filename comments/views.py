@@ -5,16 +5,20 @@ changes, and a plain request with a full page or a redirect, so everything works
 JavaScript too. The rules live in `services`; a refusal becomes its response in `responses`.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from articles.models import Article
 from evsite.caching import CONTENT, DISCUSSION, POLLS, limit_cache_ttl, page_cache
 
 from . import services
+from .claims import claims_for
 from .forms import CommentEditForm, CommentForm, CommentReportForm
 from .models import Comment
 from .readers import Reader
@@ -78,7 +82,7 @@ def comment_list(request, slug):
         )
     response = render(request, PARTIALS + "comment-threads", context)
     limit_cache_ttl(response, section.cache_ttl)
-    return announce(response, f"Showing {section.summary}.")
+    return announce(response, f"Showing {section.summary}.", focus=section.focus_after_swap)
 
 
 @require_GET
@@ -118,6 +122,32 @@ def comment_new_count(request, slug):
         return HttpResponse(status=204)
     context = {"article": article, "since": since, "new_count": new}
     return render(request, PARTIALS + "new-comments", context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def comment_anchor(request, slug):
+    """The "Discuss" link of a paragraph or fact card: htmx puts it on the comment form in
+    place (what is typed stays) and moves focus to the text box; without htmx, the article
+    page whose form carries it."""
+    article = _article_or_404(request, slug)
+    label = request.GET.get("anchor", "")
+    reader = Reader.from_request(request)
+    on_page = f"{article.get_absolute_url()}?{urlencode({'anchor': label})}#comment-form"
+    if not request.htmx:
+        return redirect(on_page)
+    if not reader.can_post:
+        return HttpResponseClientRedirect(on_page)  # where the form would be: how to join
+    claim = claims_for(request, article).get(label)
+    if claim is None:
+        message = "That part of the article is not there any more: reload the page."
+        return announce(HttpResponse(status=404), message)
+    form = new_comment_form(request, reader)
+    form.initial["anchor"] = label
+    context = {"article": article, "form": form, "oob": True}
+    response = render(request, PARTIALS + "comment-anchor", context)
+    message = f"Your comment will respond to {claim.in_words}."
+    return announce(response, message, focus="#comment-body")
 
 
 @require_GET

@@ -261,3 +261,29 @@ EVR_LOGIN_FAILURES_PER_ACCOUNT = env_int("EVR_LOGIN_FAILURES_PER_ACCOUNT", 5)
 EVR_LOGIN_FAILURES_PER_IP = env_int("EVR_LOGIN_FAILURES_PER_IP", 20)
 EVR_LOGIN_WINDOW_MINUTES = env_int("EVR_LOGIN_WINDOW_MINUTES", 15)
 EVR_SIGNUPS_PER_IP = env_int("EVR_SIGNUPS_PER_IP", 5)
+
+# Email: reply notifications (comments/notifications.py). Without EMAIL_HOST, mail is written
+# to the console log; with it, sent through that SMTP server. A slow or failing server never
+# holds up a reader: mail is sent after the comment is saved, in the background, and a
+# failure is logged.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"{EVR_SITE_NAME} <noreply@localhost>")
+# The site's address as readers reach it, for the links in emails (no request to take it from).
+# Unset: the first allowed host over HTTPS (http://127.0.0.1:8000 in development).
+_main_host = (ALLOWED_HOSTS or ["localhost"])[0].lstrip(".")
+EVR_SITE_URL = os.environ.get(
+    "EVR_SITE_URL", "http://127.0.0.1:8000" if DEBUG else f"https://{_main_host}"
+).rstrip("/")
+# Off: mail is sent before the request ends (the tests, to read the outbox at once).
+EVR_EMAIL_IN_BACKGROUND = env_bool("EVR_EMAIL_IN_BACKGROUND", True)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from comments import feeds
 from comments.accounts.forms import AdminLoginForm
 from comments.accounts.views import admin_login
 from evsite import errors, health
@@ -18,6 +19,12 @@ urlpatterns = [
     path(f"{settings.ADMIN_URL_PREFIX}login/", admin_login),
     path(settings.ADMIN_URL_PREFIX, admin.site.urls),
     path("accounts/", include("comments.accounts.urls")),
+    path("feeds/articles.atom", feeds.articles_feed, name="feed_articles"),
+    path(
+        "articles/<slug:slug>/comments.atom",
+        feeds.article_comments_feed,
+        name="feed_article_comments",
+    ),
     path("", include("comments.urls")),
     path("", include("articles.urls")),
 ]

@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import FieldDoesNotExist
 from django.urls import reverse
 
-from articles.models import Article, Brand, CarModel, Fact, Paragraph, Platform
+from articles.models import Article, Brand, CarModel, Correction, Fact, Paragraph, Platform
 from comments.models import BannedWord, Comment, CommentReport, Poll, ReaderControl
 from comments.privacy import (
     GUEST_EMAIL_ERASED,
@@ -41,7 +41,8 @@ VOTE_HASH = "7" * 64
 VOTE_TOKEN = "v" * 32
 
 # Who may open which admin (superusers open every one). Today's permissions: Editors manage
-# content and polls, Moderators the comment queue, banned words and reader controls.
+# content, polls and readers' corrections, Moderators the comment queue, banned words and
+# reader controls.
 ACCESS = {
     Article: {"editor"},
     Paragraph: {"editor"},
@@ -49,6 +50,7 @@ ACCESS = {
     Platform: {"editor"},
     CarModel: {"editor"},
     Fact: {"editor"},
+    Correction: {"editor"},
     Poll: {"editor"},
     Comment: {"moderator"},
     BannedWord: {"moderator"},
@@ -167,6 +169,14 @@ def site(make_article, make_user, make_poll, add_comment, add_vote):
         Platform: platform,
         CarModel: car_model,
         Fact: fact,
+        Correction: Correction.objects.create(
+            article=article,
+            anchor=paragraph.anchor,
+            paragraph=paragraph,
+            explanation="Greta says the Pixie is not on sale yet.",
+            reader_token=GRETA_TOKEN,
+            ip_hash=GRETA_HASH,
+        ),
         Poll: poll,
         Comment: comment,
         BannedWord: BannedWord.objects.create(word="scam"),

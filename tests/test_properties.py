@@ -838,9 +838,10 @@ def test_login_any_input(db, make_browser, make_user, username, password, next_u
 
 # --- Query parameters ------------------------------------------------------------------------
 
-PARAMETERS = ["sort", "stance", "page", "upto", "since", "known"]
+PARAMETERS = ["sort", "stance", "page", "upto", "since", "known", "anchor"]
 parameter_values = st.one_of(
-    st.sampled_from(["newest", "oldest", "helpful", "discussed", "1", "2", "0", "-1", ""]),
+    st.sampled_from(["newest", "oldest", "helpful", "discussed", "both", "1", "2", "0", "-1", ""]),
+    st.sampled_from(["p-1", "k-1", "p-99", "fact-1", "fact-0"]),
     st.sampled_from(["stance 0", "stance 1", "latest", "latest+1"]),
     naughty_text,
 )
@@ -865,6 +866,10 @@ ENDPOINTS = [
     "poll results",
     "poll json",
     "facts json",
+    "discuss",
+    "correction form",
+    "correction sent",
+    "comments feed",
 ]
 
 
@@ -874,7 +879,9 @@ ENDPOINTS = [
     query=queries,
     raw=st.one_of(st.none(), raw_queries),
     htmx=st.booleans(),
-    trigger=st.sampled_from([None, "show-new-comments", "comment-controls"]),
+    trigger=st.sampled_from(
+        [None, "show-new-comments", "comment-controls", "stance-link-1", "claim-comments-p-1"]
+    ),
     reader=st.sampled_from(["anonymous", "guest who voted", "account"]),
 )
 def test_query_parameters_any_input(
@@ -902,6 +909,10 @@ def test_query_parameters_any_input(
             "poll results": reverse("comments:poll_results", kwargs={"pk": poll.pk}),
             "poll json": reverse("comments:poll_results_json", kwargs={"pk": poll.pk}),
             "facts json": reverse("articles:facts_json", kwargs=slug),
+            "discuss": reverse("comments:anchor", kwargs=slug),
+            "correction form": reverse("articles:correction_new", kwargs=slug),
+            "correction sent": reverse("articles:correction_sent", kwargs=slug),
+            "comments feed": reverse("feed_article_comments", kwargs=slug),
         }[endpoint]
         latest = thread["deleted"].pk
         named = {

@@ -200,6 +200,7 @@ def account_data(*, user):
                 "helpful_count": comment.helpful_count,
                 "stance": comment.stance_choice.label if comment.stance_choice else None,
                 "show_stance": comment.show_stance,
+                "notify_replies": comment.notify_replies,
             }
             for comment in comments
         ],

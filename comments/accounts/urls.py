@@ -23,4 +23,11 @@ urlpatterns = [
     path("data/", views.account_data_page, name="account_data"),
     path("data/download/", views.account_data_download, name="account_data_download"),
     path("delete/", views.account_delete, name="account_delete"),
+    path("activity/", views.account_activity, name="account_activity"),
+    path(
+        "activity/reply-emails/stop/",
+        views.account_reply_emails_stop,
+        name="account_reply_emails_stop",
+    ),
+    path("unsubscribe/<str:token>/", views.reply_emails_unsubscribe, name="unsubscribe"),
 ]

@@ -4,21 +4,26 @@ from functools import wraps
 from django.contrib import admin, messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from .. import notifications
 from ..readers import ip_hash
 from ..refusals import Refused
 from . import services
 from .forms import AccountDeleteForm, SignupForm
+from .selectors import activity_page
 
 ACCOUNT_DELETED = "Your account was deleted. Your comments now show as from a deleted reader."
+REPLY_EMAILS_STOPPED = "Reply emails are off: you will get no more emails about replies."
 
 
 def _safe_next(request):
@@ -156,3 +161,42 @@ def account_delete(request):
     response = render(request, "accounts/account_delete.html", context, status=status)
     add_never_cache_headers(response)
     return _answer_refusal(response, form.refusal)
+
+
+@login_required
+@require_safe
+def account_activity(request):
+    """The reader's comments, in every status, with the replies to them; and the way to stop
+    reply emails."""
+    context = {
+        "page": activity_page(user=request.user, page_number=request.GET.get("page", 1)),
+        "notifying": notifications.reply_notices_count(user=request.user),
+    }
+    response = render(request, "accounts/activity.html", context)
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
+@require_POST
+def account_reply_emails_stop(request):
+    notifications.reply_notices_stop(user=request.user)
+    messages.success(request, REPLY_EMAILS_STOPPED)
+    return redirect("account_activity")
+
+
+# Mail programs send a one-click unsubscribe as a POST without cookies (RFC 8058): the
+# signed token is what says who asks, so there is no CSRF token to check.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def reply_emails_unsubscribe(request, token):
+    """An email's unsubscribe link: turns reply emails off at once, no sign-in needed; a
+    link this site did not make gets a 400 page that says so."""
+    try:
+        notifications.reply_notices_unsubscribe(token)
+    except signing.BadSignature:
+        response = render(request, "accounts/unsubscribe.html", {"valid": False}, status=400)
+    else:
+        response = render(request, "accounts/unsubscribe.html", {"valid": True})
+    add_never_cache_headers(response)
+    return response

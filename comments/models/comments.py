@@ -34,8 +34,10 @@ def _visible(reader, path=""):
     lookup = reader.lookup()
     if lookup is None:
         return approved
+    # A reader sees their own comments whatever their status: held ones as awaiting
+    # moderation, rejected ones as removed (templates/comments/_comments.html).
     own = Q(**{f"{path}{name}": value for name, value in lookup.items()})
-    return approved | own & Q(**{f"{path}status__in": Comment.HELD_STATUSES})
+    return approved | own
 
 
 # The reader token given to the rows of a reader who deleted their account.
@@ -45,7 +47,7 @@ DELETED_READER_PREFIX = "deleted-"
 class CommentQuerySet(models.QuerySet):
     def visible_to(self, reader):
         """Comments this reader may see (deleted ones included, for the shape of threads):
-        approved ones, their own held ones, and every one for a moderator."""
+        approved ones, their own held or removed ones, and every one for a moderator."""
         visible = _visible(reader)
         return self if visible is None else self.filter(visible)
 

@@ -6,5 +6,6 @@ register = template.Library()
 
 
 @register.filter
-def comment_text(value):
-    return render_plain_text(value or "")
+def comment_text(value, names=None):
+    """{{ comment.body|comment_text:claims.names }}: safe HTML, the car model names linked."""
+    return render_plain_text(value or "", names)
