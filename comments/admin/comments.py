@@ -22,6 +22,7 @@ from .. import services
 from ..accounts.services import account_close
 from ..models import BannedWord, Comment, CommentReport, ReaderControl
 from ..privacy import HidesPrivateFields, guest_emails_erase, may_read_private
+from .desk import ModerationDeskAdmin
 
 User = get_user_model()
 
@@ -108,7 +109,7 @@ class CommentReportInline(HidesPrivateFields, admin.TabularInline):
 
 
 @admin.register(Comment)
-class CommentAdmin(HidesPrivateFields, BumpsVersionsAdmin, admin.ModelAdmin):
+class CommentAdmin(HidesPrivateFields, ModerationDeskAdmin, BumpsVersionsAdmin, admin.ModelAdmin):
     bumps_versions = (DISCUSSION,)
 
     list_display = [
@@ -163,6 +164,7 @@ class CommentAdmin(HidesPrivateFields, BumpsVersionsAdmin, admin.ModelAdmin):
                 ]
             },
         ),
+        ("Moderation history", {"fields": ["moderation_history"]}),
     ]
     readonly_fields = [
         "body_text",
@@ -181,10 +183,21 @@ class CommentAdmin(HidesPrivateFields, BumpsVersionsAdmin, admin.ModelAdmin):
         "reply_count",
         "helpful_count",
         "report_count",
+        "moderation_history",
     ]
 
     def has_add_permission(self, request):
         return False  # comments are written by readers on the site
+
+    def save_model(self, request, obj, form, change):
+        if change and "status" in form.changed_data:
+            # The new status is set by the moderation service (save_related), which records
+            # the change from the status the comment still has.
+            status, obj.status = obj.status, form.initial["status"]
+            super().save_model(request, obj, form, change)
+            obj.status = status
+        else:
+            super().save_model(request, obj, form, change)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -315,8 +328,10 @@ class CommentAdmin(HidesPrivateFields, BumpsVersionsAdmin, admin.ModelAdmin):
     def has_reader_control_permission(self, request):
         return request.user.has_perm("comments.change_readercontrol")
 
-    def _control_authors(self, request, queryset, done, **controls):
-        changed, guests = services.readers_control_authors(comments=queryset, **controls)
+    def _control_authors(
+        self, request, queryset, done, control=services.readers_control_authors, **controls
+    ):
+        changed, guests = control(comments=queryset, **controls)
         self.message_user(
             request, f"{done} {changed} reader{pluralize(changed)}.", messages.SUCCESS
         )
@@ -333,7 +348,13 @@ class CommentAdmin(HidesPrivateFields, BumpsVersionsAdmin, admin.ModelAdmin):
         description="Ban the authors of the selected comments", permissions=["reader_control"]
     )
     def ban_authors(self, request, queryset):
-        self._control_authors(request, queryset, "Banned", is_banned=True)
+        self._control_authors(
+            request,
+            queryset,
+            "Banned",
+            control=services.comments_authors_ban,
+            moderator=request.user,
+        )
 
     @admin.action(
         description="Always pre-moderate the authors of the selected comments",
