@@ -23,7 +23,12 @@ from comments.fields import ReaderTextField
 from comments.models import ReaderControl
 from comments.ratelimit import rate_limit_retry_after
 from comments.refusals import Refused
-from comments.stamps import STAMP_PLACEHOLDER, stamp_is_stale, stamp_is_too_fast
+from comments.stamps import (
+    STAMP_PLACEHOLDER,
+    stamp_is_stale,
+    stamp_is_too_fast,
+    stamp_may_be_kept,
+)
 from evsite.caching import CONTENT, bump
 
 from .models import Correction, Fact, Paragraph
@@ -176,6 +181,13 @@ class ExplanationField(ReaderTextField):
         )
 
 
+class WebPageURLField(forms.URLField):
+    """The address of a web page: http or https only. It replaces URLField's own check (which
+    also takes ftp), so a bad address gets one message, not the same one twice."""
+
+    default_validators = [URLValidator(schemes=["http", "https"])]
+
+
 class CorrectionForm(forms.Form):
     """A reader's suggested correction. The part it is about is named by its anchor: shown
     as text (a hidden field) when the reader came from a paragraph or fact, else chosen."""
@@ -188,12 +200,11 @@ class CorrectionForm(forms.Form):
         },
     )
     explanation = ExplanationField()
-    source_url = forms.URLField(
+    source_url = WebPageURLField(
         label="A source that shows it (optional)",
         required=False,
         max_length=SOURCE_URL_MAX_LENGTH,
         assume_scheme="https",
-        validators=[URLValidator(schemes=["http", "https"])],
         error_messages={
             "invalid": (
                 "Give a web address that starts with http:// or https://, or leave it empty."
@@ -232,8 +243,10 @@ class CorrectionForm(forms.Form):
             self.fields["anchor"].widget = forms.HiddenInput()
 
     def restamp(self):
-        """Give a re-shown form a fresh timestamp, so sending it again is not "too fast"."""
-        if self.is_bound:
+        """Before a refused form is shown again: keep the stamp it was sent with while that is
+        good for this browser, so that sending it again at once is not "too fast"; otherwise
+        a fresh one."""
+        if self.is_bound and not stamp_may_be_kept(self.stamp, self.binding):
             self.data = self.data.copy()
             self.data[self.add_prefix("rendered_at")] = STAMP_PLACEHOLDER
 
@@ -279,6 +292,9 @@ def correction_submit(
         and ReaderControl.objects.filter(user=reader.user, is_banned=True).exists()
     ):
         raise Refused(BANNED_READER, status=403)
+    if too_fast:
+        raise Refused(TOO_FAST, status=422, field="explanation")
+    # Only a suggestion that is taken counts against the limits (a bot's too: it is thanked).
     limits = [
         (getattr(settings, name, default), window) for name, default, window in CORRECTION_LIMITS
     ]
@@ -286,8 +302,6 @@ def correction_submit(
     if retry_after is not None:
         message = TOO_MANY_SUGGESTIONS.format(seconds=retry_after, plural=pluralize(retry_after))
         raise Refused(message, status=429, retry_after=retry_after)
-    if too_fast:
-        raise Refused(TOO_FAST, status=422, field="explanation")
     if honeypot_filled:
         return None
     return Correction.objects.create(

@@ -10,6 +10,7 @@ from .stamps import (
     form_stamp,
     stamp_is_stale,
     stamp_is_too_fast,
+    stamp_may_be_kept,
 )
 from .text import clean_display_name, clean_line, shows_something
 
@@ -162,8 +163,10 @@ class CommentForm(PlainLabelsForm):
             self.fields["notify_replies"].help_text = NOTIFY_HELP_GUEST
 
     def restamp(self):
-        """Give a re-shown form a fresh timestamp, so posting it again is not "too fast"."""
-        if self.is_bound:
+        """Before a refused form is shown again: keep the stamp it was sent with while that is
+        good for this browser, so that posting it again at once is not "too fast"; otherwise
+        a fresh one. A kept stamp is rendered as it is: only the placeholder is filled in."""
+        if self.is_bound and not stamp_may_be_kept(self.stamp, self.binding):
             self.data = self.data.copy()
             self.data[self.add_prefix("rendered_at")] = STAMP_PLACEHOLDER
 
@@ -182,7 +185,7 @@ class CommentForm(PlainLabelsForm):
     def clean(self):
         cleaned_data = super().clean()
         # An old stamp, or one made for another browser, is refused; the form comes back
-        # with the text and a fresh stamp (responses.refused_response restamps it).
+        # with the text and a fresh stamp (responses.refused_response calls restamp).
         if stamp_is_stale(self.stamp, self.binding):
             raise ValidationError(FORM_EXPIRED, code="expired")
         if (
@@ -261,6 +264,8 @@ class CommentListForm(forms.Form):
     # Later pages leave out threads newer than the first page the reader saw, so nothing
     # posted meanwhile pushes a thread they have already seen onto the next page again.
     upto = forms.IntegerField(required=False, min_value=0)
+    # The page the reader started from, under pages added by "Load more": what is on screen.
+    first_page = forms.IntegerField(required=False, min_value=1)
     # Only the comments on one paragraph or fact card ("p-3"): what its count of comments lists.
     anchor = forms.CharField(
         required=False, max_length=ANCHOR_MAX_LENGTH, validators=[RegexValidator(LABEL_PATTERN)]

@@ -6,7 +6,8 @@ is shown only to its author and to moderators.
 
 - A banned reader, the same text twice within an hour, and a form sent faster than a person
   types are refused with a message. A person who was too fast loses nothing: the form comes
-  back with the text and a fresh timestamp, and posting again works.
+  back with the text and its timestamp (forms.CommentForm.restamp), and posting again a
+  moment later works.
 - A filled honeypot (a field people never see) is a bot: the comment is saved as spam.
 - More than two links, a banned word, a guest's first comment with a link, pre-moderation
   (site-wide or for this reader) hold the comment as pending, with every reason that applied.

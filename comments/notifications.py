@@ -17,6 +17,11 @@ that email is not sent again.
 Every email carries one unsubscribe link (also in its `List-Unsubscribe` header): a signed
 token naming the account, or a guest's address, that turns reply emails off on all their
 comments with a single GET, no session needed.
+
+Links in an email start with the address of the request that posted the reply (the reader's
+`site_url`: the host and scheme they used, behind the trusted proxies), so they lead back to
+the site the reader is on; only an email queued outside a request, or by a moderator's
+approval, falls back to `EVR_SITE_URL`.
 """
 
 import logging
@@ -54,13 +59,17 @@ class Recipient:
 
     @property
     def unsubscribe_url(self):
+        return self.unsubscribe_url_at(settings.EVR_SITE_URL)
+
+    def unsubscribe_url_at(self, site_url):
         token = signing.dumps(self.key, salt=UNSUBSCRIBE_SALT)
-        return absolute_url(reverse("unsubscribe", kwargs={"token": token}))
+        return absolute_url(reverse("unsubscribe", kwargs={"token": token}), site_url=site_url)
 
 
-def absolute_url(path):
-    """The site's address (`EVR_SITE_URL`) and `path`: an email has no request to build on."""
-    return f"{settings.EVR_SITE_URL}{path}"
+def absolute_url(path, *, site_url=""):
+    """`path` on the site at `site_url` ("https://evreader.example"), `EVR_SITE_URL` without
+    one."""
+    return f"{(site_url or settings.EVR_SITE_URL).rstrip('/')}{path}"
 
 
 def reply_notice_recipient(comment):
@@ -96,18 +105,19 @@ def _recipient_for_reply(reply, answered):
     return recipient
 
 
-def reply_notices_queue(reply_pks, *, answered=None):
+def reply_notices_queue(reply_pks, *, answered=None, site_url=""):
     """Once the current transaction commits, email the authors these replies answer, for the
     replies that are published then. `answered` is the comment a single reply was written to,
-    when it is not its parent (a reply to the deepest level is stored beside it)."""
+    when it is not its parent (a reply to the deepest level is stored beside it); `site_url`
+    the address the emails' links start with (`EVR_SITE_URL` without one)."""
     pks = list(reply_pks)
     answered_pk = answered.pk if answered is not None else None
-    transaction.on_commit(lambda: _notify(pks, answered_pk), robust=True)
+    transaction.on_commit(lambda: _notify(pks, answered_pk, site_url), robust=True)
 
 
-def _notify(reply_pks, answered_pk=None):
+def _notify(reply_pks, answered_pk=None, site_url=""):
     try:
-        messages = reply_notices_claim(reply_pks, answered_pk=answered_pk)
+        messages = reply_notices_claim(reply_pks, answered_pk=answered_pk, site_url=site_url)
     except Exception:
         logger.exception("Reply notices for comments %s could not be prepared.", reply_pks)
         return
@@ -162,7 +172,7 @@ def _names(body, author_name):
     return body.startswith(prefix) and not body[len(prefix) : len(prefix) + 1].isalnum()
 
 
-def reply_notices_claim(reply_pks, *, answered_pk=None):
+def reply_notices_claim(reply_pks, *, answered_pk=None, site_url=""):
     """The emails to send about these replies, each reply claimed so that no other request
     sends it too. Replies already claimed, held, deleted or not replies are left out."""
     replies = list(
@@ -188,7 +198,7 @@ def reply_notices_claim(reply_pks, *, answered_pk=None):
             reply_notice_sent_at=timezone.now()
         )
         if claimed:
-            messages.append(reply_notice_message(reply, recipient))
+            messages.append(reply_notice_message(reply, recipient, site_url=site_url))
     return messages
 
 
@@ -196,15 +206,15 @@ def _quoted(text):
     return "\n".join(f"> {line}".rstrip() for line in text.splitlines())
 
 
-def reply_notice_message(reply, recipient):
+def reply_notice_message(reply, recipient, *, site_url=""):
     article = reply.article
-    unsubscribe_url = recipient.unsubscribe_url
+    unsubscribe_url = recipient.unsubscribe_url_at(site_url)
     context = {
         "recipient": recipient,
         "replier": reply.author_name,
         "excerpt": _quoted(Truncator(reply.body).chars(EXCERPT_LENGTH)),
         "article": article,
-        "reply_url": absolute_url(reply.get_absolute_url()),
+        "reply_url": absolute_url(reply.get_absolute_url(), site_url=site_url),
         "unsubscribe_url": unsubscribe_url,
         "site_name": settings.EVR_SITE_NAME,
     }

@@ -76,6 +76,9 @@ class Reader:
     is_moderator: bool = False
     is_staff: bool = False
     guests_allowed: bool = True
+    # The address they reached the site at ("https://evreader.example"), for links in the
+    # emails their writes cause; empty outside a request.
+    site_url: str = ""
 
     @classmethod
     def from_request(cls, request, *, create_token=False):
@@ -89,6 +92,7 @@ class Reader:
             is_moderator=can_moderate(user),
             is_staff=bool(user and user.is_staff),
             guests_allowed=settings.EVR_GUEST_COMMENTS,
+            site_url=request.build_absolute_uri("/").rstrip("/"),
         )
 
     @property

@@ -7,6 +7,7 @@ vote) computed by subqueries.
 
 import operator
 from collections import Counter, deque
+from dataclasses import dataclass
 from functools import cached_property, reduce
 
 from django.core.cache import cache
@@ -36,6 +37,11 @@ def comment_for_reader(reader, comment, *, listed=True):
     comments = comments.listed_for(reader) if listed else comments.visible_to(reader)
     found = comments.with_reader_facts(reader).select_related("article").filter(pk=comment.pk)
     return found.first()
+
+
+def article_stance_choices(article):
+    """The answers of the article's polls, in their order: the stances a comment can show."""
+    return list(PollChoice.objects.filter(poll__article=article).select_related("poll"))
 
 
 def default_sort(stance_choices):
@@ -227,19 +233,26 @@ class CommentSection:
         self.appending = appending
         self.page_number = request.GET.get("page", 1)
         self.query = request.GET.urlencode()
-        self.stance_choices = list(
-            PollChoice.objects.filter(poll__article=article).select_related("poll")
-        )
+        self.stance_choices = article_stance_choices(article)
         self.list_form = CommentListForm(request.GET, stance_choices=self.stance_choices)
-        self.sort = self.list_form.value("sort", default_sort(self.stance_choices))
+        asked_sort = self.list_form.value("sort")
+        self.sort = asked_sort or default_sort(self.stance_choices)
         self.stance = self.list_form.value("stance")
+        if self.sort == BOTH_SIDES and self.stance:
+            # One stance has no other side to alternate with: its threads go by helpfulness,
+            # and the sort control says so.
+            self.sort = "helpful"
         self.requested_upto = self.list_form.value("upto")
+        self.requested_first_page = self.list_form.value("first_page", 1)
         self.form = new_comment_form(request, reader) if reader.can_post else None
         htmx = getattr(request, "htmx", None)
         trigger = (htmx.trigger or "") if htmx else ""
         # A stance link in the heading changes the filter from outside the controls, which
-        # then come along with the threads; a change made in the controls leaves them be.
-        self.refreshes_controls = trigger.startswith(STANCE_LINK_ID_PREFIX)
+        # then come along with the threads; a change made in the controls leaves them be,
+        # unless the order used is not the one they asked for (Both sides under a stance).
+        self.refreshes_controls = bool(htmx) and (
+            trigger.startswith(STANCE_LINK_ID_PREFIX) or asked_sort not in (None, self.sort)
+        )
         # Only the comments on one paragraph or fact card ("p-3"), whose form then responds
         # to it as well; a label the article does not have (any more) filters nothing.
         asked = self.list_form.value("anchor")
@@ -301,10 +314,7 @@ class CommentSection:
     def stance_split(self):
         """(answer, comments by readers who show that answer) for each poll answer, or
         nothing while no comment shows a stance."""
-        by_stance = self._counts["by_stance"]
-        if not by_stance:
-            return []
-        return [(choice, by_stance.get(choice.pk, 0)) for choice in self.stance_choices]
+        return split_by_stance(self.stance_choices, self._counts["by_stance"])
 
     @cached_property
     def fragment_key(self):
@@ -345,11 +355,27 @@ class CommentSection:
         return self.article.get_absolute_url()
 
     @property
+    def first_page_shown(self):
+        """The first page of threads on screen: this one, or under pages added by "Load
+        more", the page the reader started from."""
+        if not self.appending:
+            return self.page.number
+        return min(self.requested_first_page, self.page.number)
+
+    @property
+    def first_page_param(self):
+        """`first_page` for the "Load more" link (None, left out, from the first page)."""
+        return self.first_page_shown if self.first_page_shown > 1 else None
+
+    @property
+    def previous_page_number(self):
+        """The page before those on screen, or None."""
+        return self.first_page_shown - 1 if self.first_page_shown > 1 else None
+
+    @property
     def summary(self):
         """What the list shows, in words: "newest first", "most helpful, voted: Yes"."""
-        # One stance has no other side to alternate with: its threads go by helpfulness.
-        sort = "helpful" if self.sort == BOTH_SIDES and self.stance else self.sort
-        words = SORTS[sort][0].lower()
+        words = SORTS[self.sort][0].lower()
         for choice in self.stance_choices:
             if choice.pk == self.stance:
                 words += f", voted: {choice.label}"
@@ -383,6 +409,39 @@ def new_comment_form(request, reader, *, reply_to=None):
         initial["author_name"] = request.session.get(GUEST_NAME_SESSION_KEY, "")
     auto_id = f"reply-{reply_to.pk}-%s" if reply_to else "comment-%s"
     return CommentForm(guest=reader.is_guest, reply_to=reply_to, initial=initial, auto_id=auto_id)
+
+
+def split_by_stance(stance_choices, by_stance):
+    """(answer, comments by readers who show that answer) for each poll answer, or nothing
+    while no comment shows a stance. `by_stance`: {choice id: count}, from comment_counts."""
+    if not by_stance:
+        return []
+    return [(choice, by_stance.get(choice.pk, 0)) for choice in stance_choices]
+
+
+@dataclass(frozen=True)
+class ChangedCounts:
+    """The counts one comment changed, as this reader now sees them: the heading's total
+    and stance split, and the count under the paragraph or fact card it responds to."""
+
+    total: int
+    stance_split: list
+    claim_label: str  # "" when it responds to none
+    claim_total: int
+
+
+def changed_counts(reader, comment):
+    """What the heading and the comment's claim now show, to update them in place after the
+    comment was posted, deleted, or its stance shown or hidden: two queries."""
+    article = comment.article
+    counts = comment_counts(reader, article)
+    label = comment.anchor if comment.parent_id is None else ""
+    return ChangedCounts(
+        total=counts["total"],
+        stance_split=split_by_stance(article_stance_choices(article), counts["by_stance"]),
+        claim_label=label,
+        claim_total=counts["by_claim"].get(label, 0) if label else 0,
+    )
 
 
 def comment_counts(reader, article):

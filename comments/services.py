@@ -35,8 +35,8 @@ AUTHOR_NAME_MAX_LENGTH = Comment._meta.get_field("author_name").max_length
 
 GUESTS_CLOSED = "Log in or sign up to comment."
 NO_ACCOUNT_EMAIL = (
-    "Your account has no email address to send replies to: untick "
-    "“Email me when someone replies” to post without it."
+    "Your account has no email address to send replies to: post again without reply "
+    "emails, or add an address on your data page first."
 )
 REPLIES_CLOSED = "This comment can no longer be replied to."
 EDIT_WINDOW_OVER = "Comments can only be edited in the first {minutes} minutes."
@@ -130,20 +130,16 @@ def comment_submit(
     notify_replies=False,
     anchor="",
 ):
-    """A reader posts a comment or reply: every rule first (who may post, the rate limits,
-    spam and moderation), then the comment is saved as published or held. A new comment may
-    respond to a paragraph or fact card of the article (`anchor`); a reply answers its
-    comment, so it keeps none."""
+    """A reader posts a comment or reply: every rule first (who may post, spam and
+    moderation, then the rate limits), then the comment is saved as published or held. A
+    new comment may respond to a paragraph or fact card of the article (`anchor`); a reply
+    answers its comment, so it keeps none."""
     comment_check_can_post(reader=reader, parent=parent)
     anchor = "" if parent is not None else anchor
     if anchor and claims_for(None, article).get(anchor) is None:
         raise Refused(ANCHOR_UNKNOWN, status=422, field="anchor")
     if notify_replies and reader.user is not None and not reader.user.email:
         raise Refused(NO_ACCOUNT_EMAIL, status=422, field="notify_replies")
-    retry_after = comment_rate_limit_retry_after(reader)
-    if retry_after is not None:
-        message = TOO_MANY_POSTS.format(seconds=retry_after, plural=pluralize(retry_after))
-        raise Refused(message, status=429, retry_after=retry_after)
     verdict = _verdict_unless_refused(
         article=article,
         body=body,
@@ -151,6 +147,12 @@ def comment_submit(
         honeypot_filled=honeypot_filled,
         too_fast=too_fast,
     )
+    # Only a comment that is taken (published or held) counts against the limits: one the
+    # rules refused (too fast, the same text again) uses up none of the reader's allowance.
+    retry_after = comment_rate_limit_retry_after(reader)
+    if retry_after is not None:
+        message = TOO_MANY_POSTS.format(seconds=retry_after, plural=pluralize(retry_after))
+        raise Refused(message, status=429, retry_after=retry_after)
     return comment_create(
         article=article,
         parent=parent,
@@ -221,7 +223,7 @@ def comment_create(
     if parent is not None:
         thread_reply_counts_refresh([comment])
         if status == Comment.Status.APPROVED:
-            reply_notices_queue([comment.pk], answered=answered)
+            reply_notices_queue([comment.pk], answered=answered, site_url=reader.site_url)
     bump(DISCUSSION, reader.version_name)
     return comment
 

@@ -4,7 +4,9 @@ sooner than a person could fill it is recognised, and a stamp cannot be kept and
 A stamp holds the time it was made and a tag of the reader's CSRF secret (the one their
 `csrftoken` cookie holds), so it serves only the browser it was shown to, and only for
 `MAX_AGE_SECONDS`. Every response fills in a fresh one (evsite.caching), even from a cached
-page, so a reader never sees an old stamp on a new page.
+page, so a reader never sees an old stamp on a new page. A refused form shown again keeps the
+stamp it was sent with while that stamp is good for the browser (`stamp_may_be_kept`): a
+reader who fixes one field and sends the form again at once is not "too fast".
 """
 
 import base64
@@ -23,6 +25,8 @@ from evsite.csrf import csrf_secret
 MIN_SECONDS_TO_FILL = 3
 # After this long a form must be shown again (the reader's text is kept when it is refused).
 MAX_AGE_SECONDS = 2 * 60 * 60
+# A refused form keeps its stamp only while it leaves the reader this long to fix the form.
+KEPT_STAMP_MIN_LIFE_SECONDS = 15 * 60
 FORM_STAMP_SALT = "comments.comment-form"
 # Forms render this; every response replaces it with a fresh stamp (evsite.caching).
 STAMP_PLACEHOLDER = f"evr-stamp-{salted_hmac(FORM_STAMP_SALT, 'placeholder').hexdigest()[:24]}"
@@ -110,3 +114,17 @@ def stamp_is_stale(stamp, binding=None, now=None):
     if binding is None:
         return False
     return not constant_time_compare(str(contents.get("for", "")), _tag(binding))
+
+
+def stamp_may_be_kept(stamp, binding, now=None):
+    """True when a refused form may be shown again with `stamp` rather than a fresh one: a
+    stamp we signed, for the browser whose CSRF secret is `binding`, with at least
+    `KEPT_STAMP_MIN_LIFE_SECONDS` left before it expires. Without a `binding` the browser
+    had no CSRF secret yet: it gets one with the response, and a fresh stamp made for it."""
+    contents = _read(stamp)
+    if contents is None or not binding:
+        return False
+    now = now if now is not None else time.time()
+    if now - contents["at"] > MAX_AGE_SECONDS - KEPT_STAMP_MIN_LIFE_SECONDS:
+        return False
+    return constant_time_compare(str(contents["for"]), _tag(binding))

@@ -26,7 +26,7 @@ from .refusals import Refused
 from .responses import announce, refusals_answered, refused_response, render_htmx
 from .selectors import (
     GUEST_NAME_SESSION_KEY,
-    comment_counts,
+    changed_counts,
     comment_for_reader,
     comment_section,
     new_comment_count,
@@ -213,7 +213,7 @@ def _post_comment(request, article, *, parent=None):
             "parent": parent,
             "reader": reader,
             "form": None if parent else new_comment_form(request, reader),
-            "comment_total": comment_counts(reader, article)["total"],
+            "counts": changed_counts(reader, comment),
         },
     )
     return announce(response, message, focus=f"#c-{comment.pk}")
@@ -247,14 +247,14 @@ def comment_reply(request, pk):
 
 
 def _comment_changed(request, comment, message, *, recount=False):
-    """The updated comment for htmx (and the heading's count if it changed); back to it on
-    the page without JavaScript."""
+    """The updated comment for htmx (and the counts it changed, if `recount`); back to it
+    on the page without JavaScript."""
     reader = Reader.from_request(request)
     fresh = comment_for_reader(reader, comment, listed=False)
     if request.htmx:
         context = {"comment": fresh, "reader": reader}
         if recount:
-            context["comment_total"] = comment_counts(reader, comment.article)["total"]
+            context["counts"] = changed_counts(reader, fresh)
         response = render(request, PARTIALS + "comment-changed", context)
         return announce(response, message, focus=f"#c-{comment.pk}")
     messages.success(request, message)
@@ -288,7 +288,7 @@ def comment_edit(request, pk):
     message = "Your changes were saved."
     if comment.is_held:
         message = "Your changes were saved and are awaiting moderation."
-    return _comment_changed(request, comment, message)
+    return _comment_changed(request, comment, message, recount=comment.is_held)
 
 
 @require_http_methods(["GET", "POST"])
@@ -311,7 +311,7 @@ def comment_stance(request, pk):
     message = "Your vote is shown on this comment."
     if not comment.show_stance:
         message = "Your vote is hidden on this comment."
-    return _comment_changed(request, comment, message)
+    return _comment_changed(request, comment, message, recount=True)
 
 
 # Reader reactions

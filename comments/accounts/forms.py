@@ -2,6 +2,7 @@ import unicodedata
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
@@ -66,7 +67,45 @@ def shows_something(text):
     )
 
 
+INVALID_EMAIL = "Enter an email address such as name@example.com, or leave it empty."
+
+
+class AccountEmailField(forms.EmailField):
+    """The optional address a reader's reply emails go to. Not checked for uniqueness: two
+    accounts may share one, and no answer tells whether an address is in use."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            required=False,
+            max_length=get_user_model()._meta.get_field("email").max_length,
+            error_messages={
+                "invalid": INVALID_EMAIL,
+                "max_length": (
+                    "Use an email address of at most %(limit_value)d characters "
+                    "(this one has %(show_value)d), or leave it empty."
+                ),
+            },
+            widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+            **kwargs,
+        )
+
+    def clean(self, value):
+        value = super().clean(value)
+        return get_user_model().objects.normalize_email(value) if value else value
+
+
 class SignupForm(UserCreationForm):
+    email = AccountEmailField(
+        label="Email (optional, never shown)",
+        help_text=(
+            "Only for the reply emails you ask for. You can add or change it later on your "
+            "data page."
+        ),
+    )
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
@@ -84,6 +123,17 @@ class SignupForm(UserCreationForm):
     def tells_username_taken(self):
         """The form would say that an account with this username exists."""
         return self.has_error("username", "unique")
+
+
+class AccountEmailForm(forms.Form):
+    email = AccountEmailField(
+        label="Email address",
+        help_text="Never shown to other readers. Leave it empty to get no reply emails.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
 
 class AccountDeleteForm(forms.Form):

@@ -32,6 +32,7 @@ from evsite.caching import DISCUSSION, POLLS, bump
 from ..models import Comment, CommentReport, HelpfulMark, Vote
 from ..models.comments import DELETED_READER_PREFIX
 from ..ratelimit import CACHE_ERRORS, rate_limit_retry_after
+from ..readers import Reader
 from ..refusals import Refused
 
 LOGIN_FAILED_ACTION = "login-failed"
@@ -236,6 +237,15 @@ def account_data(*, user):
 
 def account_data_filename():
     return f"ev-reader-data-{timezone.now():%Y-%m-%d}.json"
+
+
+def account_email_set(*, user, email):
+    """Set the address this account's reply emails go to ("": none, and so no reply emails).
+    The reader's own copies of pages are rendered again: the comment form offers "Email me
+    when someone replies" only to a reader with an address."""
+    user.email = email
+    user.save(update_fields=["email"])
+    bump(Reader(user=user).version_name)
 
 
 # Closing an account

@@ -21,6 +21,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("data/", views.account_data_page, name="account_data"),
+    path("data/email/", views.account_email, name="account_email"),
     path("data/download/", views.account_data_download, name="account_data_download"),
     path("delete/", views.account_delete, name="account_delete"),
     path("activity/", views.account_activity, name="account_activity"),

@@ -19,11 +19,16 @@ from .. import notifications
 from ..readers import ip_hash
 from ..refusals import Refused
 from . import services
-from .forms import AccountDeleteForm, SignupForm
+from .forms import AccountDeleteForm, AccountEmailForm, SignupForm
 from .selectors import activity_page
 
 ACCOUNT_DELETED = "Your account was deleted. Your comments now show as from a deleted reader."
 REPLY_EMAILS_STOPPED = "Reply emails are off: you will get no more emails about replies."
+EMAIL_SAVED = (
+    "Reply emails will go to {email}. Tick “Email me when someone replies” as you post a "
+    "comment to get them."
+)
+EMAIL_REMOVED = "Your email address was removed: you will get no reply emails."
 
 
 def _safe_next(request):
@@ -87,7 +92,8 @@ def signup(request):
                 services.signup_check_allowed(ip_hash=ip_hash(request))
             except Refused as refused:
                 refusal = refused
-                form = SignupForm(initial={"username": request.POST.get("username", "")})
+                typed = {name: request.POST.get(name, "") for name in ("username", "email")}
+                form = SignupForm(initial=typed)
         if valid and refusal is None:
             try:
                 with transaction.atomic():
@@ -107,15 +113,38 @@ def signup(request):
     return _answer_refusal(response, refusal)
 
 
+def _account_data_response(request, email_form, status=200):
+    context = {
+        "counts": services.account_activity_counts(user=request.user),
+        "email_form": email_form,
+        "next": _safe_next(request),
+    }
+    response = render(request, "accounts/account_data.html", context, status=status)
+    add_never_cache_headers(response)
+    return response
+
+
 @login_required
 @require_safe
 def account_data_page(request):
-    """The reader's data page: what the site keeps about them, the download, and the way to
-    close the account."""
-    context = {"counts": services.account_activity_counts(user=request.user)}
-    response = render(request, "accounts/account_data.html", context)
-    add_never_cache_headers(response)
-    return response
+    """The reader's data page: what the site keeps about them, the download, the address for
+    reply emails, and the way to close the account."""
+    email_form = AccountEmailForm(initial={"email": request.user.email})
+    return _account_data_response(request, email_form)
+
+
+@login_required
+@require_POST
+def account_email(request):
+    """Set or remove the address for reply emails (the form on the data page); then back to
+    the page the reader came from (`next`: the comment form's note), or to the data page."""
+    form = AccountEmailForm(request.POST)
+    if not form.is_valid():
+        return _account_data_response(request, form, status=422)
+    email = form.cleaned_data["email"]
+    services.account_email_set(user=request.user, email=email)
+    messages.success(request, EMAIL_SAVED.format(email=email) if email else EMAIL_REMOVED)
+    return redirect(_safe_next(request) or "account_data")
 
 
 @login_required

@@ -3,8 +3,11 @@
 Each answer's line differs from the others in its dash pattern and its marker shape as well as
 its colour, so the chart reads in greyscale, without CSS and for colour-blind readers; the
 colours come from the site's own custom properties (static/css/poll.css), light or dark.
+Where lines meet, their markers stand side by side along them instead of on top of each
+other, and equal shares at the end are written one above the other around their value.
 """
 
+import itertools
 from dataclasses import dataclass
 
 from django.utils.dateformat import format as format_date
@@ -23,6 +26,7 @@ FONT_SIZE = 13
 LABEL_GAP = 14
 # About this many markers along each line, besides the one at its end.
 MARKERS_PER_LINE = 6
+MARKER_SIZE = 11  # the widest marker with its outline, and a little room
 
 DASHES = ("", "7 3", "2 3", "9 3 2 3", "4 4", "1 5")
 MARKERS = ("circle", "square", "triangle", "diamond", "triangle-down", "plus")
@@ -131,19 +135,67 @@ def _y(percent):
     return round(PLOT_BOTTOM - (PLOT_BOTTOM - PLOT_TOP) * percent / 100, 1)
 
 
-def _spread(positions, *, gap=LABEL_GAP, low=PLOT_TOP + 8, high=PLOT_BOTTOM + 4):
-    """Label baselines near `positions`, at least `gap` apart and within [low, high]."""
-    order = sorted(range(len(positions)), key=positions.__getitem__)
-    placed = list(positions)
-    floor = low
+def _spread(positions, *, order, gap=LABEL_GAP, low=PLOT_TOP + 8, high=PLOT_BOTTOM + 4):
+    """Label baselines near `positions`, at least `gap` apart and within [low, high].
+
+    Labels that would overlap are stacked in `order` (top to bottom) as one group centred on
+    their positions' mean, so a tie sits around its value rather than below it.
+    """
+    groups = []  # (members top to bottom, the first one's baseline)
     for index in order:
-        placed[index] = max(placed[index], floor)
-        floor = placed[index] + gap
-    ceiling = high
-    for index in reversed(order):
-        placed[index] = round(min(placed[index], ceiling), 1)
-        ceiling = placed[index] - gap
+        members, first = [index], positions[index]
+        while True:
+            first = min(max(first, low), high - gap * (len(members) - 1))
+            if not groups or groups[-1][1] + gap * len(groups[-1][0]) <= first:
+                break
+            members = groups.pop()[0] + members
+            mean = sum(positions[member] for member in members) / len(members)
+            first = mean - gap * (len(members) - 1) / 2
+        groups.append((members, first))
+    placed = list(positions)
+    for members, first in groups:
+        for step, index in enumerate(members):
+            placed[index] = round(first + gap * step, 1)
     return placed
+
+
+def _point_along(coordinates, x):
+    """The point of the line through `coordinates` (left to right) at `x`; a line of one
+    point stays at its height."""
+    for (x1, y1), (x2, y2) in itertools.pairwise(coordinates):
+        if x1 <= x <= x2:
+            share = (x - x1) / (x2 - x1) if x2 != x1 else 0
+            return round(x, 1), round(y1 + (y2 - y1) * share, 1)
+    return round(x, 1), coordinates[0][1] if x < coordinates[0][0] else coordinates[-1][1]
+
+
+def _marker_centres(lines, positions):
+    """Where each line's markers go: at its points `positions[line]`, except that markers of
+    several lines that would cover one another at a point stand side by side along their own
+    lines, centred on it and within the plot."""
+    centres = [[] for _ in lines]
+    for position in sorted(set().union(*positions)):
+        drawn = sorted(
+            (line for line in range(len(lines)) if position in positions[line]),
+            key=lambda line: (lines[line][position][1], line),
+        )
+        groups = []
+        for line in drawn:
+            y = lines[line][position][1]
+            if groups and y - lines[groups[-1][-1]][position][1] < MARKER_SIZE:
+                groups[-1].append(line)
+            else:
+                groups.append([line])
+        for group in groups:
+            x = lines[group[0]][position][0]
+            first = x - MARKER_SIZE * (len(group) - 1) / 2
+            first = max(PLOT_LEFT, min(first, PLOT_RIGHT - MARKER_SIZE * (len(group) - 1)))
+            for step, line in enumerate(sorted(group)):
+                if len(group) == 1:
+                    centres[line].append(lines[line][position])
+                else:
+                    centres[line].append(_point_along(lines[line], first + MARKER_SIZE * step))
+    return centres
 
 
 def _date_ticks(dates, x):
@@ -169,22 +221,34 @@ def history_chart(history, *, labels):
     stride = max(1, round(len(voted) / MARKERS_PER_LINE))
     shares = [point.percents for point in voted]
     end_ys = [_y(share) for share in shares[-1]]
-    label_ys = _spread([y + FONT_SIZE * 0.35 for y in end_ys])  # baselines, centred
+    # Tied labels stack as their lines arrive: the one that was higher last time they differed
+    # on top.
+    newest_first = shares[::-1]
+    label_ys = _spread(
+        [y + FONT_SIZE * 0.35 for y in end_ys],  # baselines, centred
+        order=sorted(
+            range(count), key=lambda index: ([-share[index] for share in newest_first], index)
+        ),
+    )
+    lines = [
+        [(x(point.date), _y(share[index])) for point, share in zip(voted, shares, strict=True)]
+        for index in range(count)
+    ]
+    # Markers of different answers fall on different days, so lines that run together still
+    # show each shape; each line has one at its end.
+    positions = [
+        {
+            position
+            for position in range(len(voted) - 1)
+            if position % stride == (index * stride) // max(count, 1) % stride
+        }
+        | {len(voted) - 1}
+        for index in range(count)
+    ]
+    centres = _marker_centres(lines, positions)
     series = []
     for index, (choice_id, label) in enumerate(zip(history.choice_ids, labels, strict=True)):
         marker = MARKERS[(index + index // len(MARKERS)) % len(MARKERS)]
-        coordinates = [
-            (x(point.date), _y(share[index])) for point, share in zip(voted, shares, strict=True)
-        ]
-        # Markers of different answers fall on different days, so lines that run together
-        # still show each shape.
-        offset = (index * stride) // max(count, 1)
-        along = [
-            marker_path(marker, *coordinates[position])
-            for position in range(len(coordinates) - 1)
-            if position % stride == offset % stride
-        ]
-        along.append(marker_path(marker, *coordinates[-1]))
         series.append(
             Series(
                 choice_id=choice_id,
@@ -192,8 +256,8 @@ def history_chart(history, *, labels):
                 style=index % SERIES_STYLES + 1,
                 dash=DASHES[index % len(DASHES)],
                 marker=marker,
-                points=" ".join(f"{px:.1f},{py:.1f}" for px, py in coordinates),
-                markers=tuple(along),
+                points=" ".join(f"{px:.1f},{py:.1f}" for px, py in lines[index]),
+                markers=tuple(marker_path(marker, *centre) for centre in centres[index]),
                 key_marker=marker_path(marker, 14, 6),
                 label_y=label_ys[index],
                 start_percent=shares[0][index],

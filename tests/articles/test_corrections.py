@@ -300,6 +300,18 @@ def test_bad_input_is_explained_and_what_was_typed_is_kept(client, seeded_articl
     assert not Correction.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "source_url",
+    ["not a web address", "ftp://example.com/file", "javascript:alert(1)", "https://", "http://.."],
+)
+def test_a_bad_source_is_explained_once(client, seeded_article, source_url):
+    response = send_correction(client, seeded_article, source_url=source_url)
+    assert response.status_code == 422
+    assert errors(response) == [
+        "Give a web address that starts with http:// or https://, or leave it empty."
+    ]
+
+
 def test_a_bare_host_is_taken_as_https(client, seeded_article):
     send_correction(client, seeded_article, source_url="example.com/news")
     assert Correction.objects.get().source_url == "https://example.com/news"
