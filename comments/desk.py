@@ -3,7 +3,8 @@ numbers on the admin index.
 
 Every read costs a fixed number of queries whatever the size of the discussion: a page of the
 queue is one query for its comments (with their article, author, parent and poll stance), one
-for their reports, and one each for the records of all the authors and addresses on the page.
+for their reports, one each for the records of all the authors and addresses on the page, and
+one for the facts its comments answer (if any does).
 """
 
 from collections import Counter
@@ -17,7 +18,11 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
 
+from articles.models import Fact
+
+from .claims import FACT_PREFIX, LABEL_PATTERN, label_name
 from .models import Comment, CommentReport, ModerationAction, Vote
 from .moderation import URL_PATTERN
 from .text import PARAGRAPH_BREAK, clean_comment_text
@@ -26,6 +31,7 @@ QUEUE_PAGE_SIZE = 20
 SAME_ADDRESS_WINDOW = timedelta(hours=24)
 CHART_HOURS = 48
 REPORT_NOTES_SHOWN = 5
+FACT_WORDS_SHOWN = 12
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,10 @@ class Tab:
     ordering: tuple
     # Acting on an entry takes it out of the tab: the next page moves up to take its place.
     shrinks: bool = True
+    # What approving does to its comments, as its button says (None: not offered, since
+    # every comment of the tab is approved already and has nothing to clear).
+    approve_label: str | None = "Approve"
+    approve_does: str = "approves it"
 
 
 TABS = {
@@ -62,6 +72,8 @@ TABS = {
             "Published comments that readers reported, oldest first",
             Q(status=Comment.Status.APPROVED, report_count__gt=0),
             ("created_at", "pk"),
+            approve_label="Keep (clear reports)",
+            approve_does="keeps it and clears its reports",
         ),
         Tab(
             "recent",
@@ -70,6 +82,7 @@ TABS = {
             Q(status=Comment.Status.APPROVED),
             ("-created_at", "-pk"),
             shrinks=False,
+            approve_label=None,
         ),
     )
 }
@@ -79,6 +92,27 @@ DEFAULT_TAB = "held"
 def queue_tab(slug):
     """The tab named `slug`, or the held tab for anything else."""
     return TABS.get(slug) or TABS[DEFAULT_TAB]
+
+
+def spam_confirmed():
+    """True for a comment a moderator marked as spam (not only the site's own filter)."""
+    return Exists(
+        ModerationAction.objects.filter(comment=OuterRef("pk"), to_status=Comment.Status.SPAM)
+    )
+
+
+def needing(action, comments):
+    """Those of `comments` that `action` would change: approving an approved comment with
+    no reports, rejecting a rejected one or confirming confirmed spam does nothing, so it is
+    neither done nor recorded. A ban always bans."""
+    status = Comment.Status
+    if action == "approve":
+        return comments.exclude(status=status.APPROVED, report_count=0)
+    if action == "reject":
+        return comments.exclude(status=status.REJECTED)
+    if action == "spam":
+        return comments.exclude(Q(status=status.SPAM) & spam_confirmed())
+    return comments
 
 
 def queued_comments():
@@ -127,7 +161,11 @@ class QueueEntry:
     reports: ReportSummary
     # Other comments from the same (salted, hashed) address in the last day.
     same_address_recent: int = 0
+    # What its anchor names on the article page: "key point 1", "a fact: “…”".
+    answering: str = ""
     done_message: str = ""
+    # Why an action on it was not done (it changed meanwhile): shown in place of done_message.
+    refusal: str = ""
 
     @property
     def pk(self):
@@ -215,6 +253,36 @@ def recent_by_address(comments, *, now):
     return {row["ip_hash"]: row["total"] for row in rows}
 
 
+def fact_statements(comments):
+    """{fact id: (article id, statement)} of the facts `comments` answer: one query, and none
+    when no comment answers a fact."""
+    fact_ids = {
+        int(comment.anchor.removeprefix(FACT_PREFIX))
+        for comment in comments
+        if comment.anchor.startswith(FACT_PREFIX) and LABEL_PATTERN.match(comment.anchor)
+    }
+    if not fact_ids:
+        return {}
+    rows = Fact.objects.filter(pk__in=fact_ids).values_list("pk", "article_id", "statement")
+    return {pk: (article_id, statement) for pk, article_id, statement in rows}
+
+
+def anchor_name(comment, statements):
+    """What a comment's anchor names, in words for "answering …": "key point 1",
+    "paragraph 3", "a fact: “…”"; "" when it answers the article as a whole."""
+    anchor = comment.anchor
+    if not anchor:
+        return ""
+    if not LABEL_PATTERN.match(anchor):
+        return "a part of the article"
+    if anchor.startswith(FACT_PREFIX):
+        found = statements.get(int(anchor.removeprefix(FACT_PREFIX)))
+        if found is None or found[0] != comment.article_id:
+            return "a fact no longer in the article"
+        return f"a fact: “{Truncator(found[1]).words(FACT_WORDS_SHOWN)}”"
+    return label_name(anchor)
+
+
 def report_summary(reports):
     reasons = Counter(report.get_reason_display() for report in reports)
     notes = [report for report in reports if report.note][:REPORT_NOTES_SHOWN]
@@ -232,11 +300,12 @@ def with_entry_relations(comments):
 
 def queue_entries(comments, *, now=None):
     """`comments` (read with `with_entry_relations`) as desk entries, each with its author's
-    record, reports and address count: two queries for all of them."""
+    record, reports, address count and what it answers: three queries for all of them."""
     now = now or timezone.now()
     comments = list(comments)
     records = author_records(comments)
     by_address = recent_by_address(comments, now=now)
+    statements = fact_statements(comments)
     since = now - SAME_ADDRESS_WINDOW
     entries = []
     for comment in comments:
@@ -250,6 +319,7 @@ def queue_entries(comments, *, now=None):
                 record=records.get(key) if key else None,
                 reports=report_summary(list(comment.reports.all())),
                 same_address_recent=from_address,
+                answering=anchor_name(comment, statements),
             )
         )
     return entries

@@ -6,13 +6,19 @@ queue without its actions; everyone else gets a 403. Banning also needs the read
 permission. Private fields (emails, address hashes, guest tokens) are never shown here.
 """
 
+from collections import Counter
+from functools import reduce
+from operator import or_
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django_htmx.http import reswap, retarget, trigger_client_event
@@ -33,17 +39,31 @@ ACTION_STATUSES = {
     "ban": Comment.Status.REJECTED,
 }
 # What was done, said of one comment (by its author's name) and of several (by their number).
+# "keep" is approving comments that were approved already: it clears their reports.
 DONE_TO_ONE = {
     "approve": "Approved the comment by {name}.",
+    "keep": "Kept the comment by {name} and cleared its reports.",
     "reject": "Rejected the comment by {name}.",
     "spam": "Marked the comment by {name} as spam.",
     "ban": "Banned {name} and rejected the comment.",
 }
 DONE_TO_SEVERAL = {
     "approve": "Approved {count} comment{plural}.",
+    "keep": "Kept {count} comment{plural} and cleared {their} reports.",
     "reject": "Rejected {count} comment{plural}.",
     "spam": "Marked {count} comment{plural} as spam.",
     "ban": "Banned {count} reader{plural} and rejected their comments.",
+}
+NOTHING_TO_DO = {
+    "approve": "already approved, with no reports to clear",
+    "reject": "already rejected",
+    "spam": "already marked as spam by a moderator",
+}
+# What someone did to a comment to give it each status, for "Another moderator already …".
+STATUS_SET = {
+    Comment.Status.APPROVED: "approved",
+    Comment.Status.REJECTED: "rejected",
+    Comment.Status.SPAM: "marked as spam",
 }
 NOT_ALLOWED = "You may look at the queue but not moderate: ask an administrator."
 NO_BAN_PERMISSION = "You may not ban readers: ask an administrator."
@@ -54,6 +74,8 @@ GUESTS_NOT_BANNABLE = (
     "The selected comments are by guests, who have no account to ban: mark them as spam."
 )
 GONE = "That comment no longer exists: it may have been deleted meanwhile."
+NOTE_MAX_LENGTH = 300
+APPROVED = Comment.Status.APPROVED
 
 
 class CommentIdsField(forms.Field):
@@ -98,10 +120,13 @@ class DeskActionForm(forms.Form):
     )
     comment = CommentIdsField()
     reason = forms.CharField(
-        max_length=300,
+        max_length=NOTE_MAX_LENGTH,
         required=False,
         label="Note for the history (optional)",
-        error_messages={"max_length": "Keep the note under %(limit_value)d characters."},
+        error_messages={
+            "max_length": "The note can be at most %(limit_value)d characters long: "
+            "shorten it a little."
+        },
     )
 
     def clean_reason(self):
@@ -112,6 +137,54 @@ def page_number_from(value):
     """A page number sent back by a form: a small positive whole number, else 1."""
     value = value or ""
     return int(value) if value.isascii() and value.isdigit() and 0 < int(value) < 10**6 else 1
+
+
+def seen_statuses(data, ids):
+    """{comment id: the status the moderator saw} from the `seen-<id>` fields of a form; a
+    comment without one (or with something that is no status) is not checked."""
+    statuses = set(Comment.Status.values)
+    seen = {pk: data.get(f"seen-{pk}", "") for pk in ids}
+    return {pk: status for pk, status in seen.items() if status in statuses}
+
+
+def changed_meanwhile(status):
+    """Why an action was not done: the comment's status is no longer the one shown."""
+    label = Comment.Status(status).label
+    if status == Comment.Status.PENDING:
+        said = (
+            "This comment was held again meanwhile (by readers' reports or another "
+            f"moderator); it now says {label}."
+        )
+    else:
+        said = f"Another moderator already {STATUS_SET[status]} this comment; it now says {label}."
+    return f"{said} Nothing was changed: look at it again, and act again if you still want to."
+
+
+def several_changed_meanwhile(moved):
+    """What a bulk action says of the comments it left alone because they changed."""
+    if len(moved) == 1:
+        (status,) = moved.values()
+        return (
+            "1 ticked comment was left alone: another moderator changed it meanwhile (it now "
+            f"says {Comment.Status(status).label}). Look at it again before you act on it."
+        )
+    now = ", ".join(
+        f"{number} {Comment.Status(status).label.lower()}"
+        for status, number in sorted(Counter(moved.values()).items())
+    )
+    return (
+        f"{len(moved)} ticked comments were left alone: other moderators changed them "
+        f"meanwhile (now {now}). Look at them again before you act on them."
+    )
+
+
+def guests_warning(guests):
+    if guests == 1:
+        return "1 selected comment is by a guest, who has no account to ban: mark it as spam."
+    return (
+        f"{guests} selected comments are by guests, who have no accounts to ban: "
+        "mark them as spam instead."
+    )
 
 
 def may_ban(request):
@@ -176,9 +249,13 @@ class ModerationDeskAdmin:
     # --- Actions -----------------------------------------------------------------------------
 
     def queue_action(self, request):
-        """Approve, reject, mark as spam or ban: one entry (its own form) or a selection (the
-        bulk form). htmx gets the entry or the queue back in place; without JavaScript the
-        answer is a redirect to the same tab and page, with a message."""
+        """Approve (or keep), reject, mark as spam or ban: one entry (its own form) or a
+        selection (the bulk form). htmx gets the entry or the queue back in place; without
+        JavaScript the answer is a redirect to the same tab and page, with a message.
+
+        Each form says which status the moderator saw (`seen-<id>`): a comment that another
+        moderator changed meanwhile is left alone and the moderator told (409 for one entry;
+        a bulk action does the rest and names how many it left)."""
         tab = desk.queue_tab(request.POST.get("tab"))
         page_number = page_number_from(request.POST.get("page"))
         if not self.has_change_permission(request):
@@ -190,19 +267,53 @@ class ModerationDeskAdmin:
         action = form.cleaned_data["action"]
         ids = form.cleaned_data["comment"]
         reason = form.cleaned_data["reason"]
-        comments = Comment.objects.filter(pk__in=ids)
         bulk = "bulk" in request.POST
+        if action == "ban" and not may_ban(request):
+            return self.queue_refused(request, NO_BAN_PERMISSION, status=403, tab=tab)
+        current = dict(Comment.objects.filter(pk__in=ids).values_list("pk", "status"))
+        if not current:
+            return self.queue_refused(request, GONE, status=404, tab=tab, page=page_number)
+        seen = seen_statuses(request.POST, ids)
+        moved = {
+            pk: current[pk]
+            for pk, status in seen.items()
+            if pk in current and current[pk] != status
+        }
+        if moved and not bulk:
+            return self.queue_conflict(request, ids[0], moved[ids[0]], tab, page_number)
+        unchanged = [pk for pk in ids if pk in current and pk not in moved]
+        if not unchanged:
+            message = several_changed_meanwhile(moved)
+            return self.queue_refused(request, message, status=409, tab=tab, page=page_number)
+        # Still as seen when the action is done (its service reads them in its transaction).
+        comments = Comment.objects.filter(
+            reduce(or_, (Q(pk=pk, status=current[pk]) for pk in unchanged))
+        )
+        said_as = action
         if action == "ban":
-            if not may_ban(request):
-                return self.queue_refused(request, NO_BAN_PERMISSION, status=403, tab=tab)
-            if not comments.filter(user__isnull=False).exists() and comments.exists():
+            if not comments.filter(user__isnull=False).exists():
                 message = GUESTS_NOT_BANNABLE if bulk else GUEST_NOT_BANNABLE
                 return self.queue_refused(request, message, status=409, tab=tab, page=page_number)
+        else:
+            to_act_on = set(desk.needing(action, comments).values_list("pk", flat=True))
+            if not to_act_on:
+                return self.queue_refused(
+                    request,
+                    self.nothing_to_do_message(action, comments, bulk=bulk),
+                    status=409,
+                    tab=tab,
+                    page=page_number,
+                )
+            comments = comments.filter(pk__in=to_act_on)
+            if action == "approve" and all(current[pk] == APPROVED for pk in to_act_on):
+                said_as = "keep"
         done, warning = self.queue_act(request, action, comments, reason)
         entry = None if bulk or not done else desk.queue_entry(ids[0])
         if not done or not (bulk or entry):
             return self.queue_refused(request, GONE, status=404, tab=tab, page=page_number)
-        message = self.done_message(action, comments, done, bulk=bulk)
+        message = self.done_message(said_as, ids, done, bulk=bulk)
+        if moved:
+            warning = f"{warning} {several_changed_meanwhile(moved)}".strip()
         if not request.htmx:
             self.message_user(request, message, messages.SUCCESS)
             if warning:
@@ -220,20 +331,28 @@ class ModerationDeskAdmin:
         response = announce(response, spoken)
         return trigger_client_event(response, "desk:acted", {"entry": entry.pk}, after="settle")
 
+    def queue_conflict(self, request, pk, status, tab, page_number):
+        """One entry's comment changed since the moderator saw it: nothing is done. htmx gets
+        the entry back as it is now (so acting again is a choice made on what it says);
+        without JavaScript, the queue again with the message and the note kept."""
+        message = changed_meanwhile(status)
+        entry = desk.queue_entry(pk) if request.htmx else None
+        if entry is None:
+            return self.queue_refused(request, message, status=409, tab=tab, page=page_number)
+        entry.refusal = message
+        context = self.queue_context(request, tab, page_number=page_number, entry=entry)
+        response = TemplateResponse(
+            request, f"{QUEUE_TEMPLATE}#desk-entry-done", context, status=409
+        )
+        return announce(response, message, focus=f"#entry-{pk}")
+
     def queue_act(self, request, action, comments, reason):
         """Do `action` to `comments`; returns (how many comments, a warning or "")."""
         if action == "ban":
             banned, guests = services.comments_authors_ban(
                 comments=comments, moderator=request.user, reason=reason, reject=True
             )
-            warning = ""
-            if guests:
-                warning = (
-                    f"{guests} selected comment{pluralize(guests)} "
-                    f"{pluralize(guests, 'is,are')} by guests, who have no account to ban: "
-                    "mark them as spam instead."
-                )
-            return banned, warning
+            return banned, guests_warning(guests) if guests else ""
         done = services.comments_moderate(
             comments=comments,
             status=ACTION_STATUSES[action],
@@ -242,11 +361,21 @@ class ModerationDeskAdmin:
         )
         return done, ""
 
-    def done_message(self, action, comments, done, *, bulk):
+    def done_message(self, action, ids, done, *, bulk):
         if bulk:
-            return DONE_TO_SEVERAL[action].format(count=done, plural=pluralize(done))
-        comment = comments.only("author_name").first()
+            return DONE_TO_SEVERAL[action].format(
+                count=done, plural=pluralize(done), their=pluralize(done, "its,their")
+            )
+        comment = Comment.objects.filter(pk=ids[0]).only("author_name").first()
         return DONE_TO_ONE[action].format(name=comment.author_name if comment else "its author")
+
+    def nothing_to_do_message(self, action, comments, *, bulk):
+        state = NOTHING_TO_DO[action]
+        if bulk:
+            return f"Nothing to do: the ticked comments are {state}."
+        comment = comments.only("author_name").first()
+        name = comment.author_name if comment else "its author"
+        return f"Nothing to do: the comment by {name} is {state}."
 
     def queue_refused(self, request, message, *, status, tab, page=1):
         """Say no: under the entry or above the list for htmx; without JavaScript a 403 page,
@@ -281,13 +410,13 @@ class ModerationDeskAdmin:
             return "No moderator has acted on this comment yet."
         rows = format_html_join(
             "",
-            '<li><time datetime="{}">{}</time>: {} by {}{}{}</li>',
+            '<li><time datetime="{}">{}</time>: {} {}{}{}</li>',
             (
                 (
                     action.created_at.isoformat(timespec="seconds"),
-                    action.created_at.strftime("%Y-%m-%d %H:%M"),
-                    action.get_kind_display(),
-                    action.actor.get_username() if action.actor else "a former moderator",
+                    history_time(action.created_at),
+                    action.actor.get_username() if action.actor else "A former moderator",
+                    history_deed(action),
                     _status_change(action),
                     format_html(". Note: “{}”", action.reason) if action.reason else "",
                 )
@@ -295,6 +424,28 @@ class ModerationDeskAdmin:
             ),
         )
         return format_html('<ol class="moderation-history">{}</ol>', rows)
+
+
+# What a moderator did, after their name in a comment's history: "moira rejected it".
+HISTORY_DEEDS = {
+    "approve": "approved it",
+    "reject": "rejected it",
+    "spam": "marked it as spam",
+    "ban": "banned the author",
+}
+
+
+def history_deed(action):
+    if action.kind == "approve" and action.from_status == action.to_status == APPROVED:
+        return "kept it, clearing its reports"
+    return HISTORY_DEEDS.get(action.kind, action.get_kind_display().lower())
+
+
+def history_time(moment):
+    """As the admin shows every other date and time (the site's format, in its time zone),
+    with the zone's name."""
+    local = timezone.localtime(moment)
+    return f"{formats.localize(local)} {local.tzname()}"
 
 
 def _status_change(action):

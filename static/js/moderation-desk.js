@@ -55,8 +55,22 @@
       return;
     }
     var button = entry.querySelector("button[name='action'][value='" + action + "']");
-    if (button) button.click();
+    if (button) {
+      button.click();
+    } else {
+      announce("That action is not offered for this comment.");
+    }
   }
+
+  // Enter in a note presses the form's default button, which is disabled (queue.html): say
+  // what to do instead, so the key press is not met with silence.
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.key !== "Enter" || !target || !target.closest) return;
+    if (target.matches("input[name='reason']") && target.closest("form.desk-actions")) {
+      announce("The note is kept. Press Tab to reach the actions, then choose one.");
+    }
+  });
 
   document.addEventListener("keydown", function (event) {
     if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;

@@ -113,7 +113,9 @@ def test_editor_publishes_an_article_with_a_fact_and_a_poll(page, editor, reader
     expect(reader_page.get_by_role("heading", level=1)).to_have_text("Tiny EVs return to the city")
     expect(reader_page.locator("#p-1")).to_contain_text("under four metres long by 2028")
     facts = reader_page.locator("#model-facts")
-    expect(facts.get_by_text("City cars under four metres are planned.")).to_be_visible()
+    statement = facts.locator(".fact__statement", has_text="City cars under four metres")
+    expect(statement).to_have_text("City cars under four metres are planned.")
+    expect(statement).to_be_visible()
     expect(
         reader_page.get_by_role("group", name="Would you buy a car under four metres?")
     ).to_be_visible()

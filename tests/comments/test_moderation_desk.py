@@ -292,7 +292,9 @@ def test_without_javascript_an_action_goes_back_to_the_same_tab_and_page(
     assert response.status_code == 302
     assert response["Location"] == f"{QUEUE}?tab=reported&page=2"
     page = moderator_client.get(response["Location"])
-    assert "Approved the comment by Guest Greta." in text(element(page, ".messagelist"))
+    assert "Kept the comment by Guest Greta and cleared its reports." in text(
+        element(page, ".messagelist")
+    )
     comment.refresh_from_db()
     assert (comment.status, comment.report_count) == (APPROVED, 0)
 
@@ -382,7 +384,7 @@ def test_bulk_ban_bans_the_accounts_and_warns_about_guests(
     response = bulk(moderator_client, [by_account, by_guest], "ban")
     page = text(element(moderator_client.get(response["Location"]), ".messagelist"))
     assert "Banned 1 reader and rejected their comments." in page
-    assert "1 selected comment is by guests, who have no account to ban" in page
+    assert "1 selected comment is by a guest, who has no account to ban" in page
     assert ReaderControl.objects.get(user=reader).is_banned
     assert Comment.objects.get(pk=by_account.pk).status == REJECTED
     assert Comment.objects.get(pk=by_guest.pk).status == PENDING
@@ -396,7 +398,7 @@ def test_bulk_ban_bans_the_accounts_and_warns_about_guests(
         ({"comment": "9" * 30, "action": "approve"}, 422, "That is not a comment of the queue."),
         ({"comment": "{held}", "action": "delete"}, 422, "Choose approve, reject, spam or ban."),
         ({"comment": "{held}"}, 422, "Choose what to do with the selected comments."),
-        ({"comment": "{held}", "action": "reject", "reason": "x" * 301}, 422, "under 300"),
+        ({"comment": "{held}", "action": "reject", "reason": "x" * 301}, 422, "at most 300"),
         ({"comment": "999999", "action": "approve"}, 404, "no longer exists"),
     ],
 )
@@ -475,9 +477,10 @@ def test_every_way_of_moderating_leaves_a_history_on_the_comment_page(
     page = moderator_client.get(change_url)
     shown = [text(item) for item in elements(page, ".moderation-history li")]
     assert len(shown) == 4
-    assert shown[0].endswith("Rejected by moderator (Approved → Rejected)")
+    assert shown[0].endswith("moderator rejected it (Approved → Rejected)")
+    assert shown[1].endswith("moderator banned the author")
     assert shown[-1].endswith(
-        "Marked as spam by moderator (Pending → Spam). Note: “Looks automated”"
+        "moderator marked it as spam (Pending → Spam). Note: “Looks automated”"
     )
 
 
