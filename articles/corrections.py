@@ -47,6 +47,7 @@ CORRECTION_LIMITS = (
 )
 
 BANNED_READER = "Your account can no longer send suggestions."
+GUESTS_CLOSED = "Log in or sign up to suggest a correction."
 TOO_FAST = (
     "That was quicker than we expected from a person. "
     "Please check your suggestion and send it again."
@@ -287,6 +288,8 @@ def correction_submit(
     """A reader suggests a correction to `target` (a paragraph or fact of `article`), kept
     open for the editors. Returns it, or None for a bot (the honeypot): it is thanked the
     same, and nothing is kept."""
+    if not reader.can_post:
+        raise Refused(GUESTS_CLOSED, status=403)
     if (
         reader.user is not None
         and ReaderControl.objects.filter(user=reader.user, is_banned=True).exists()

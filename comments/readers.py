@@ -76,8 +76,10 @@ class Reader:
     is_moderator: bool = False
     is_staff: bool = False
     guests_allowed: bool = True
-    # The address they reached the site at ("https://evreader.example"), for links in the
-    # emails their writes cause; empty outside a request.
+    # In development, the address they reached the site at ("http://127.0.0.1:8731"), for
+    # links in the emails their writes cause. Empty in production, where those links use
+    # EVR_SITE_URL: the Host header one reader sends must not choose the links another is
+    # mailed.
     site_url: str = ""
 
     @classmethod
@@ -92,7 +94,7 @@ class Reader:
             is_moderator=can_moderate(user),
             is_staff=bool(user and user.is_staff),
             guests_allowed=settings.EVR_GUEST_COMMENTS,
-            site_url=request.build_absolute_uri("/").rstrip("/"),
+            site_url=request.build_absolute_uri("/").rstrip("/") if settings.DEBUG else "",
         )
 
     @property

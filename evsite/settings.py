@@ -281,9 +281,8 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", f"{EVR_SITE_NAME} <noreply@localhost>")
-# The site's address for the links in emails queued outside a request (a moderator's approval,
-# a command); a reply posted by a reader links to the address that reader used, as the request
-# gives it (host and scheme, behind EVR_TRUSTED_PROXY_COUNT proxies).
+# The site's address for the links in emails. In development a reply posted by a reader links
+# to the address that reader used (host and scheme, as the request gives them).
 # Unset: the first allowed host over HTTPS (http://127.0.0.1:8000 in development).
 _main_host = (ALLOWED_HOSTS or ["localhost"])[0].lstrip(".")
 EVR_SITE_URL = os.environ.get(

@@ -17,6 +17,7 @@ from django.utils import timezone
 from articles.corrections import (
     BANNED_READER,
     EXPLANATION_MAX_LENGTH,
+    GUESTS_CLOSED,
     NOTE_REQUIRED,
     TOO_FAST,
     UNKNOWN_ANCHOR,
@@ -389,6 +390,19 @@ def test_a_banned_account_cannot_send_corrections(client, seeded_article, reader
     assert response.status_code == 403
     assert BANNED_READER in errors(response)
     assert not Correction.objects.exists()
+
+
+def test_without_guest_posting_only_accounts_send_corrections(
+    client, seeded_article, reader, settings
+):
+    settings.EVR_GUEST_COMMENTS = False
+    response = send_correction(client, seeded_article)
+    assert response.status_code == 403
+    assert GUESTS_CLOSED in errors(response)
+    assert not Correction.objects.exists()
+    client.force_login(reader)
+    assert send_correction(client, seeded_article).status_code == 302
+    assert Correction.objects.count() == 1
 
 
 @override_settings(EVR_CORRECTIONS_PER_MINUTE=2, EVR_CORRECTIONS_PER_HOUR=10)

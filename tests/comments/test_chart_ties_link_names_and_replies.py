@@ -320,9 +320,10 @@ def reply_from(browser, parent, django_capture_on_commit_callbacks):
     assert response.status_code in (200, 302), response.content.decode()[:300]
 
 
-def test_a_reply_posted_on_another_host_and_port_links_there(
-    make_client, opted_in, django_capture_on_commit_callbacks, mailoutbox
+def test_in_development_a_reply_posted_on_another_host_and_port_links_there(
+    make_client, opted_in, django_capture_on_commit_callbacks, mailoutbox, settings
 ):
+    settings.DEBUG = True
     browser = make_client(token="bea-token", HTTP_HOST="127.0.0.1:8123")
 
     reply_from(browser, opted_in, django_capture_on_commit_callbacks)
@@ -339,6 +340,7 @@ def test_a_reply_posted_on_another_host_and_port_links_there(
 def test_behind_a_trusted_proxy_the_links_use_the_scheme_it_reports(
     make_client, opted_in, django_capture_on_commit_callbacks, mailoutbox, settings
 ):
+    settings.DEBUG = True
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     browser = make_client(token="bea-token", HTTP_HOST="localhost", HTTP_X_FORWARDED_PROTO="https")
 
@@ -350,12 +352,27 @@ def test_behind_a_trusted_proxy_the_links_use_the_scheme_it_reports(
 def test_without_a_trusted_proxy_a_forwarded_scheme_is_ignored(
     make_client, opted_in, django_capture_on_commit_callbacks, mailoutbox, settings
 ):
+    settings.DEBUG = True
     settings.SECURE_PROXY_SSL_HEADER = None
     browser = make_client(token="bea-token", HTTP_HOST="localhost", HTTP_X_FORWARDED_PROTO="https")
 
     reply_from(browser, opted_in, django_capture_on_commit_callbacks)
 
     assert all(link.startswith("http://localhost/") for link in email_links(mailoutbox[0]))
+
+
+def test_in_production_the_host_a_replier_sends_never_chooses_the_links(
+    make_client, opted_in, django_capture_on_commit_callbacks, mailoutbox, settings
+):
+    settings.DEBUG = False
+    settings.ALLOWED_HOSTS = ["evreader.example", "staging.evreader.example", "testserver"]
+    settings.EVR_SITE_URL = "https://evreader.example"
+    browser = make_client(token="bea-token", HTTP_HOST="staging.evreader.example")
+
+    reply_from(browser, opted_in, django_capture_on_commit_callbacks)
+
+    links = email_links(mailoutbox[0])
+    assert links and all(link.startswith("https://evreader.example/") for link in links)
 
 
 def test_outside_a_request_the_links_use_the_site_url(

@@ -676,6 +676,14 @@ def test_editors_see_the_numbers_but_no_way_into_the_queue(client, editor, artic
     assert not elements(page, "#desk-bulk, form.desk-actions")
 
 
+def test_staff_in_neither_group_see_no_discussion_numbers(client, make_user, article, add_comment):
+    add_comment(article, "Held.", status=PENDING)
+    client.force_login(make_user("intern", is_staff=True))
+    page = client.get(INDEX)
+    assert page.status_code == 200
+    assert not elements(page, ".desk-dashboard, #dashboard-held")
+
+
 @pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/St_Johns"])
 def test_the_hourly_series_fills_empty_hours_and_scales_the_bars(
     article, add_comment, settings, zone

@@ -19,8 +19,8 @@ from comments.services import NO_ACCOUNT_EMAIL
 from tests.conftest import element, elements, post_comment, text
 
 SITE = "https://evreader.example"
-# Where the test client's requests come in: the links in the emails they cause lead there.
-POSTED_AT = "http://testserver"
+# The links in emails lead to the site's address (EVR_SITE_URL), wherever the reply came in.
+POSTED_AT = SITE
 UNSUBSCRIBE_URL = re.compile(r"https?://[^/\s]+/accounts/unsubscribe/[^/\s]+/")
 
 
