@@ -10,18 +10,16 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from django import forms
-from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.text import Truncator
 
 from comments.fields import ReaderTextField
 from comments.models import ReaderControl
-from comments.ratelimit import rate_limit_retry_after
+from comments.ratelimit import refuse_over_limit
 from comments.refusals import Refused
 from comments.stamps import (
     STAMP_PLACEHOLDER,
@@ -298,13 +296,7 @@ def correction_submit(
     if too_fast:
         raise Refused(TOO_FAST, status=422, field="explanation")
     # Only a suggestion that is taken counts against the limits (a bot's too: it is thanked).
-    limits = [
-        (getattr(settings, name, default), window) for name, default, window in CORRECTION_LIMITS
-    ]
-    retry_after = rate_limit_retry_after("correction", reader.rate_limit_identities(), limits)
-    if retry_after is not None:
-        message = TOO_MANY_SUGGESTIONS.format(seconds=retry_after, plural=pluralize(retry_after))
-        raise Refused(message, status=429, retry_after=retry_after)
+    refuse_over_limit("correction", reader, CORRECTION_LIMITS, TOO_MANY_SUGGESTIONS)
     if honeypot_filled:
         return None
     return Correction.objects.create(

@@ -25,7 +25,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.template.defaultfilters import pluralize
 from redis.exceptions import RedisError
+
+from .refusals import Refused
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +68,17 @@ def rate_limit_retry_after(
         for store, key in counted:
             store.decrement(key)
     return retry_after
+
+
+def refuse_over_limit(action, reader, limits, message, *, about=None):
+    """Count one `action` by this reader against `limits`, (setting, default, window in
+    seconds) triples; over one, refuse with 429 and `message`, formatted with the
+    `seconds` to wait and their `plural` ending."""
+    limits = [(getattr(settings, name, default), window) for name, default, window in limits]
+    retry_after = rate_limit_retry_after(action, reader.rate_limit_identities(), limits)
+    if retry_after is not None:
+        message = message.format(seconds=retry_after, plural=pluralize(retry_after))
+        raise Refused(message, status=429, about=about, retry_after=retry_after)
 
 
 def comment_rate_limit_retry_after(reader) -> int | None:

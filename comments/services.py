@@ -26,7 +26,7 @@ from .models import (
 from .moderation import comment_verdict
 from .notifications import reply_notices_queue
 from .permissions import comment_permissions
-from .ratelimit import comment_rate_limit_retry_after, rate_limit_retry_after
+from .ratelimit import comment_rate_limit_retry_after, refuse_over_limit
 from .refusals import Refused
 from .text import clean_display_name, shows_something
 
@@ -98,15 +98,6 @@ def account_display_name(user):
     if not shows_something(name):
         name = clean_display_name(user.get_username())
     return Truncator(name).chars(AUTHOR_NAME_MAX_LENGTH)
-
-
-def _refuse_over_limit(action, reader, limits, message, *, about):
-    """Count one `action` by this reader against `limits`; refuse with 429 when over one."""
-    limits = [(getattr(settings, name, default), window) for name, default, window in limits]
-    retry_after = rate_limit_retry_after(action, reader.rate_limit_identities(), limits)
-    if retry_after is not None:
-        message = message.format(seconds=retry_after, plural=pluralize(retry_after))
-        raise Refused(message, status=429, about=about, retry_after=retry_after)
 
 
 def comment_check_can_post(*, reader, parent=None):
@@ -320,7 +311,7 @@ def helpful_toggle(*, comment, reader):
         raise ValueError("A guest's helpful mark needs a reader token.")
     if not comment_permissions(reader, comment).can_mark:
         raise Refused(CANNOT_MARK, about=comment)
-    _refuse_over_limit("helpful", reader, HELPFUL_LIMITS, TOO_MANY_MARKS, about=comment)
+    refuse_over_limit("helpful", reader, HELPFUL_LIMITS, TOO_MANY_MARKS, about=comment)
     with transaction.atomic():
         bump(DISCUSSION, reader.version_name)
         # One change to a comment's marks at a time: the next waits for this one to commit,
@@ -365,7 +356,7 @@ def comment_report(*, comment, reader, reason, note=""):
     count again, so clearing cookies cannot hide a comment single-handed.
     """
     comment_check_can_report(comment=comment, reader=reader)
-    _refuse_over_limit("report", reader, REPORT_LIMITS, TOO_MANY_REPORTS, about=comment)
+    refuse_over_limit("report", reader, REPORT_LIMITS, TOO_MANY_REPORTS, about=comment)
     bump(reader.version_name)
     ip_hash = reader.ip_hash
     with transaction.atomic():

@@ -26,6 +26,7 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.cache import caches
 from django.core.management import call_command
 from django.http import HttpResponseBase
@@ -307,6 +308,20 @@ def make_user(db):
 @pytest.fixture
 def reader(make_user):
     return make_user("reader")
+
+
+@pytest.fixture
+def moderator(make_user):
+    """A staff member in the Moderators group."""
+    user = make_user("moderator", is_staff=True)
+    user.groups.add(Group.objects.get(name="Moderators"))
+    return user
+
+
+@pytest.fixture
+def moderator_client(client, moderator):
+    client.force_login(moderator)
+    return client
 
 
 @pytest.fixture

@@ -4,14 +4,19 @@ Without Chromium these tests are skipped with one line, unless EVR_REQUIRE_BROWS
 where a missing browser or checker fails the run.
 """
 
+import importlib
 import os
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
 
 from .checks import HtmlCapture, browser_required
+
+moderators_migration = importlib.import_module("comments.migrations.0002_moderators_group")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = PROJECT_ROOT / "screenshots"
@@ -167,3 +172,13 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture
+def moderator(make_user):
+    """A staff member in the Moderators group (made again: the live server's database is
+    emptied after every test, data migrations included)."""
+    moderators_migration.create_moderators_group(apps, None)
+    user = make_user("moderator", is_staff=True)
+    user.groups.add(Group.objects.get(name=moderators_migration.MODERATORS))
+    return user

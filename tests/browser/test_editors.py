@@ -3,7 +3,6 @@
 import importlib
 
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from playwright.sync_api import expect
 
@@ -17,7 +16,6 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "a-long-Passw0rd!"
 editors_migration = importlib.import_module("articles.migrations.0002_editors_group")
-moderators_migration = importlib.import_module("comments.migrations.0002_moderators_group")
 
 
 @pytest.fixture
@@ -35,14 +33,6 @@ def editor(make_user):
         )
     user = make_user("editor", is_staff=True)
     user.groups.add(group)
-    return user
-
-
-@pytest.fixture
-def moderator(make_user):
-    moderators_migration.create_moderators_group(apps, None)
-    user = make_user("moderator", is_staff=True)
-    user.groups.add(Group.objects.get(name=moderators_migration.MODERATORS))
     return user
 
 

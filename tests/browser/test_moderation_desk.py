@@ -1,12 +1,9 @@
 """A moderator works the moderation desk in the admin: with the keyboard only, at desktop and
 phone sizes, light and dark."""
 
-import importlib
 import re
 
 import pytest
-from django.apps import apps
-from django.contrib.auth.models import Group
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -23,18 +20,7 @@ from .checks import (
 pytestmark = pytest.mark.browser
 
 PASSWORD = "a-long-Passw0rd!"
-moderators_migration = importlib.import_module("comments.migrations.0002_moderators_group")
 VIEWPORTS = {"phone": {"width": 360, "height": 800}, "desktop": {"width": 1280, "height": 800}}
-
-
-@pytest.fixture
-def moderator(make_user):
-    """A staff member in the Moderators group (made again: the live server's database is
-    emptied after every test, data migrations included)."""
-    moderators_migration.create_moderators_group(apps, None)
-    user = make_user("moderator", is_staff=True)
-    user.groups.add(Group.objects.get(name=moderators_migration.MODERATORS))
-    return user
 
 
 @pytest.fixture

@@ -14,19 +14,6 @@ CHANGELIST = reverse("admin:comments_comment_changelist")
 
 
 @pytest.fixture
-def moderator(make_user):
-    user = make_user("moderator", is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
-
-
-@pytest.fixture
-def moderator_client(client, moderator):
-    client.force_login(moderator)
-    return client
-
-
-@pytest.fixture
 def superuser_client(client, staff_user):
     client.force_login(staff_user)
     return client

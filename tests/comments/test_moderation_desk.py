@@ -30,13 +30,6 @@ SPAM = Comment.Status.SPAM
 
 
 @pytest.fixture
-def moderator(make_user):
-    user = make_user("moderator", is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
-
-
-@pytest.fixture
 def editor(make_user):
     user = make_user("editor", is_staff=True)
     user.groups.add(Group.objects.get(name="Editors"))
@@ -49,12 +42,6 @@ def viewer(make_user):
     user = make_user("viewer", is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_comment"))
     return user
-
-
-@pytest.fixture
-def moderator_client(client, moderator):
-    client.force_login(moderator)
-    return client
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ reads well."""
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -21,19 +20,6 @@ PENDING = Comment.Status.PENDING
 APPROVED = Comment.Status.APPROVED
 REJECTED = Comment.Status.REJECTED
 SPAM = Comment.Status.SPAM
-
-
-@pytest.fixture
-def moderator(make_user):
-    user = make_user("moira", is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
-
-
-@pytest.fixture
-def moderator_client(client, moderator):
-    client.force_login(moderator)
-    return client
 
 
 @pytest.fixture
@@ -311,7 +297,7 @@ def test_the_history_reads_as_sentences_with_the_time_and_its_zone(
     )
     page = moderator_client.get(reverse("admin:comments_comment_change", args=[comment.pk]))
     shown = text(element(page, ".moderation-history li"))
-    assert shown == "March 1, 2026, 6 p.m. IST: moira banned the author"
+    assert shown == "March 1, 2026, 6 p.m. IST: moderator banned the author"
 
 
 # --- 7. The stock change list --------------------------------------------------------------------
