@@ -1054,6 +1054,10 @@ def measure(args, processes, folder):
     endpoints, first_answers, notes, last_page = prepare_endpoints(
         args, servers, infos, folder, stamp_for
     )
+    only = {key.strip() for key in args.only.split(",") if key.strip()}
+    for endpoint in endpoints:
+        if only and endpoint.key not in only and not endpoint.problem:
+            endpoint.problem = "not in --only"
     rounds_data = run_rounds(args, processes, servers, endpoints)
     load_after = os.getloadavg()
 
@@ -1245,6 +1249,11 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16, help="wrk connections in all")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="measure only these endpoints (comma-separated keys, e.g. vote_post,poll_results)",
+    )
     args = parser.parse_args()
     if args.servers == 2 and args.db != "postgres":
         parser.error("--servers 2 needs --db postgres: two servers must share one database")

@@ -115,9 +115,17 @@ class Reader:
         return None
 
     def rows(self):
-        """A Q that selects this reader's rows (comments, marks, votes); none for a new guest."""
+        """A Q that selects this reader's rows (comments, marks, votes); none for a new guest.
+
+        A guest's Q repeats the condition of the partial unique indexes on (…, reader_token)
+        word for word: SQLite uses a partial index only for a query that states its
+        condition."""
         lookup = self.lookup()
-        return Q(**lookup) if lookup is not None else Q(pk__in=[])
+        if lookup is None:
+            return Q(pk__in=[])
+        if self.user is not None:
+            return Q(**lookup)
+        return Q(**lookup) & ~Q(reader_token="")
 
     def owns(self, row):
         if self.user is not None:

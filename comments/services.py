@@ -71,11 +71,10 @@ REPORT_LIMITS = (
 
 def reader_stance(*, article, reader):
     """The choice this reader currently has in a poll of `article`, if they voted."""
-    lookup = reader.lookup()
-    if lookup is None:
+    if reader.lookup() is None:
         return None
     vote = (
-        Vote.objects.filter(poll__article=article, **lookup)
+        Vote.objects.filter(reader.rows(), poll__article=article)
         .select_related("choice")
         .order_by("poll__position", "poll_id")
         .first()
@@ -306,8 +305,7 @@ def helpful_toggle(*, comment, reader):
     marks from an address that already marked the comment do not count again, so clearing
     cookies cannot push a comment up single-handed.
     """
-    lookup = reader.lookup()
-    if lookup is None:
+    if reader.lookup() is None:
         raise ValueError("A guest's helpful mark needs a reader token.")
     if not comment_permissions(reader, comment).can_mark:
         raise Refused(CANNOT_MARK, about=comment)
@@ -317,7 +315,7 @@ def helpful_toggle(*, comment, reader):
         # One change to a comment's marks at a time: the next waits for this one to commit,
         # then counts the marks as they are (READ COMMITTED reads afresh each statement).
         list(Comment.objects.select_for_update().filter(pk=comment.pk).values_list("pk"))
-        deleted, _ = HelpfulMark.objects.filter(comment=comment, **lookup).delete()
+        deleted, _ = HelpfulMark.objects.filter(reader.rows(), comment=comment).delete()
         marked = not deleted
         if marked:
             try:

@@ -2,7 +2,9 @@
 down: with Redis unreachable a reader's session is read from, and written to, the database
 alone, and pages keep working."""
 
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+from django.utils.crypto import get_random_string
 
 from comments.ratelimit import CACHE_ERRORS
 
@@ -14,6 +16,11 @@ def _cache_failed(error):
 
 
 class SessionStore(CachedDBStore):
+    def _get_new_session_key(self):
+        # No lookup first: 32 random characters do not repeat, and if they ever did, the
+        # insert that `create()` makes would refuse the key and it would draw another.
+        return get_random_string(32, VALID_KEY_CHARS)
+
     def load(self):
         try:
             return super().load()

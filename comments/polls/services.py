@@ -15,6 +15,7 @@ from evsite.caching import DISCUSSION, POLLS, bump
 
 from ..models import Poll, PollChoice, Vote
 from ..refusals import Refused
+from .history import past_votes_changed
 from .selectors import PollState, poll_state
 
 IP_CAP_WINDOW = timedelta(hours=1)
@@ -123,10 +124,9 @@ def _vote(*, poll, choice, reader, now):
             VoteOutcome.CLOSED, f"This poll closed on {_when(poll.closes_at)}; voting has ended."
         )
 
-    owner = reader.lookup()
-    if owner is None:
+    if reader.lookup() is None:
         raise ValueError("A guest vote needs a reader token.")
-    existing = Vote.objects.select_for_update().filter(poll=poll, **owner).first()
+    existing = Vote.objects.select_for_update().filter(reader.rows(), poll=poll).first()
     if existing is not None:
         return _move_vote(existing, poll=poll, choice=choice, reader=reader, now=now)
 
@@ -151,7 +151,7 @@ def _vote(*, poll, choice, reader, now):
     except IntegrityError:
         # The same reader voted in a parallel request that committed first: treat this one
         # as their second vote, never as another row.
-        existing = Vote.objects.select_for_update().filter(poll=poll, **owner).first()
+        existing = Vote.objects.select_for_update().filter(reader.rows(), poll=poll).first()
         if existing is None:
             raise
         return _move_vote(existing, poll=poll, choice=choice, reader=reader, now=now)
@@ -194,4 +194,5 @@ def polls_recount(*, polls=None, fix=True):
             vote_count=Coalesce(Subquery(votes), 0)
         )
         bump(POLLS)
+        past_votes_changed()  # votes were written around the vote service, on any day
     return drifted

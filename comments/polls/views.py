@@ -12,7 +12,13 @@ from evsite.caching import CONTENT, POLLS, limit_cache_ttl, page_cache
 from ..readers import Reader
 from ..refusals import Refused
 from ..responses import announce, refused_response, render_htmx
-from .selectors import poll_counts_refresh, poll_panel, polls_with_counts, results_as_json
+from .selectors import (
+    build_panel,
+    poll_counts_refresh,
+    poll_panel,
+    polls_with_counts,
+    results_as_json,
+)
 from .services import poll_vote as record_vote
 
 POLL_PARTIAL = "comments/_polls.html#poll"
@@ -98,8 +104,8 @@ def poll_vote(request, pk):
             response["Allow"] = "POST"
         return response
 
-    poll_counts_refresh(poll)
-    panel = poll_panel(reader, poll)
+    poll_counts_refresh(poll, refusals=False)
+    panel = build_panel(poll, reader_choice_id=result.vote.choice_id, is_editor=reader.is_staff)
     message = result.message
     if not request.htmx:
         messages.success(request, message)

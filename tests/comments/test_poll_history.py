@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from comments.models import Poll, Vote
-from comments.polls.selectors import MAX_HISTORY_POINTS, poll_history
+from comments.polls.history import MAX_HISTORY_POINTS, poll_history
 from comments.polls.services import polls_recount
-from evsite.caching import local_pages
+from evsite.caching import POLLS, bump, local_pages
 from tests.conftest import element, elements, text
 
 Visibility = Poll.ResultsVisibility
@@ -333,15 +333,32 @@ def by_day_queries(queries):
     return [sql for sql in queries if "django_datetime_cast_date" in sql or "AT TIME ZONE" in sql]
 
 
-def test_the_series_is_read_once_per_polls_version(history_poll, django_assert_num_queries):
-    choice_ids = list(history_poll.choices.order_by("position").values_list("pk", flat=True))
+def test_the_earlier_days_are_counted_once_and_today_is_the_counters(
+    history_poll, django_assert_num_queries
+):
+    choices = list(history_poll.choices.order_by("position"))
+    choice_ids = [choice.pk for choice in choices]
+    totals = [choice.vote_count for choice in choices]
 
-    with django_assert_num_queries(3):  # the earlier votes at a glance, then by day; today
-        first = poll_history(history_poll, choice_ids=choice_ids)
+    with django_assert_num_queries(1):  # the earlier days, by day
+        first = poll_history(history_poll, choice_ids=choice_ids, totals=totals)
     with django_assert_num_queries(0):
-        again = poll_history(history_poll, choice_ids=choice_ids)
+        again = poll_history(history_poll, choice_ids=choice_ids, totals=[4, 2, 1])
 
-    assert again == first
+    assert again.points[:-1] == first.points[:-1]
+    assert [point.votes for point in (first.points[-1], again.points[-1])] == [(3, 2, 1), (4, 2, 1)]
+
+
+def test_an_earlier_vote_deleted_redraws_the_earlier_days(client, history_poll):
+    client.get(json_url(history_poll))
+    Vote.objects.filter(poll=history_poll).order_by("created_at").first().delete()
+    bump(POLLS)  # as the admin's deletion does, for the cached results
+
+    by_day = client.get(json_url(history_poll)).json()["by_day"]
+
+    assert by_day[:-1] == expected_by_day(
+        history_poll, [(4, (1, 0, 1)), (3, (1, 0, 1)), (2, (1, 0, 1)), (1, (2, 2, 1))]
+    )
 
 
 def test_a_vote_today_does_not_count_the_earlier_days_again(make_client, history_poll):
