@@ -6,4 +6,5 @@ class CommentsConfig(AppConfig):
     verbose_name = "Reader discussion"
 
     def ready(self):
-        from .polls import history  # noqa: F401, PLC0415: connects the vote signals
+        # Connects the signals that keep a poll's history of earlier days current.
+        from .polls import history  # noqa: F401, PLC0415

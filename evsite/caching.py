@@ -59,7 +59,8 @@ def versions(*names):
     the shared cache cannot answer (then nothing is cached: every page is rendered)."""
     keys = [VERSION_KEY.format(name) for name in names]
     try:
-        _move_on(*pending_bumps)  # moves that a cache outage held back
+        if pending_bumps:
+            _move_on(*pending_bumps)  # moves that a cache outage held back
         found = cache.get_many(keys)
         missing = {key: time.time_ns() for key in keys if key not in found}
         if missing:
@@ -300,7 +301,7 @@ def page_cache(*version_names):
             if scope is None:
                 return _private(view(request, *args, **kwargs))
             names = (*version_names, scope) if scope else version_names
-            values = versions(*names)
+            values = _page_versions(version_names, scope)
             if values is None:
                 return _private(view(request, *args, **kwargs))
             if not scope:
@@ -326,6 +327,19 @@ def page_cache(*version_names):
         return cached
 
     return decorate
+
+
+def _page_versions(version_names, scope):
+    """The versions a page is keyed by. A reader's own copy takes the shared ones as this
+    worker read them at most a second ago (`shared_versions`), and their own version as it
+    is now: every write of theirs moves that on, so they see it at once, and others' writes
+    within a second."""
+    if not scope:
+        return versions(*version_names)
+    shared, own = shared_versions(*version_names), versions(scope)
+    if shared is None or own is None:
+        return None
+    return (*shared, *own)
 
 
 def limit_cache_ttl(response, seconds):

@@ -9,6 +9,7 @@ other, and equal shares at the end are written one above the other around their 
 
 import itertools
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.utils.dateformat import format as format_date
 
@@ -211,6 +212,7 @@ def _date_ticks(dates, x):
     return tuple(ticks)
 
 
+@lru_cache(maxsize=64)  # the same history is drawn for every reader who sees it
 def history_chart(history, *, labels):
     """The geometry of a `PollHistory` with votes: one line per answer, from the first day
     with votes (a share of no votes is not drawn) to the last."""

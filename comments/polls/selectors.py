@@ -137,7 +137,7 @@ class PollPanel:
         """The history drawn as a line chart, or None while there is nothing to draw."""
         if self.history is None or not self.history.has_votes:
             return None
-        return history_chart(self.history, labels=[row.label for row in self.choices])
+        return history_chart(self.history, labels=tuple(row.label for row in self.choices))
 
     def with_message(self, message, *, is_error=False):
         return replace(self, message=message, message_is_error=is_error)
