@@ -43,7 +43,12 @@ def reader_cache_scope(request):
         return None
     if user.is_authenticated:
         return f"reader:user:{user.pk}"
-    token = request.session.get(READER_TOKEN_SESSION_KEY, "")
+    return guest_cache_scope(request.session)
+
+
+def guest_cache_scope(session):
+    """`reader_cache_scope` for a session that is not signed in."""
+    token = session.get(READER_TOKEN_SESSION_KEY, "")
     return f"reader:guest:{token}" if token else "reader:session"
 
 

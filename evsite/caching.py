@@ -18,17 +18,19 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache, wraps
+from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.http import HttpResponse, HttpResponseNotModified
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.crypto import salted_hmac
 
 from comments.ratelimit import CACHE_ERRORS
-from comments.readers import reader_cache_scope
+from comments.readers import guest_cache_scope, reader_cache_scope
 from comments.stamps import STAMP_PLACEHOLDER, form_stamp
 
 from .csrf import csrf_token
@@ -183,6 +185,34 @@ class LocalCache:
 local_pages = LocalCache()
 
 
+class RecentKeys:
+    """A bounded set: the newest `size` keys added."""
+
+    def __init__(self, size):
+        self.size = size
+        self.keys = OrderedDict()
+        self.lock = threading.Lock()
+
+    def add(self, key):
+        with self.lock:
+            self.keys[key] = None
+            self.keys.move_to_end(key)
+            while len(self.keys) > self.size:
+                self.keys.popitem(last=False)
+
+    def __contains__(self, key):
+        return key in self.keys
+
+    def clear(self):
+        with self.lock:
+            self.keys.clear()
+
+
+# The pages (as `_request_key` names them without a scope) some reader with a session has
+# their own copy of in this worker.
+_pages_with_own_copies = RecentKeys(4096)
+
+
 def cache_scope(request):
     """Whose copy of a page this request may get: "" for a reader without a session (what
     every such reader sees), the reader's own version name for a reader with a session, or
@@ -277,6 +307,11 @@ class CachedPage:
         return response
 
 
+@lru_cache(maxsize=1)
+def _session_engine():
+    return import_module(settings.SESSION_ENGINE)
+
+
 @lru_cache(maxsize=256)
 def _etag(digest, secret, period):
     seed = f"{digest}:{secret}:{period}"
@@ -319,6 +354,7 @@ def page_cache(*version_names):
                 if page.ttl <= 0:
                     return _private(response)
                 local_pages.set(key, page, page.ttl)
+                _pages_with_own_copies.add(_request_key(request))
             etag = page.etag(request)
             if etag in request.headers.get("If-None-Match", ""):
                 return _private(HttpResponseNotModified(), etag)
@@ -406,6 +442,9 @@ class PageCacheMiddleware:
 
     def __call__(self, request):
         if not _may_share(request):
+            copy = self._guest_copy(request)
+            if copy is not None:
+                return self.with_reader_values(request, copy)
             return self.with_reader_values(request, self.get_response(request))
         key = _request_key(request)
         page = local_pages.get(key) or _shared_page(key)
@@ -431,6 +470,39 @@ class PageCacheMiddleware:
                 local_pages.set(key, page, page.ttl)
                 response["ETag"] = page.etag(request)
         return self.with_reader_values(request, response)
+
+    def _guest_copy(self, request):
+        """A guest with a session (not signed in) asking again for a page this worker keeps
+        their own copy of (`page_cache`), if it is current: served from here, without the URL
+        resolver, the view or the middleware below, with the headers they would add. The
+        session read here is the one `SessionMiddleware` uses on any other answer."""
+        if request.method not in ("GET", "HEAD") or request.COOKIES.get("messages"):
+            return None
+        if _request_key(request) not in _pages_with_own_copies:
+            return None  # nothing to serve: the session is not read here
+        session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        request.session = session = _session_engine().SessionStore(session_key)
+        try:
+            if AUTH_SESSION_KEY in session or "_messages" in session:
+                return None
+        except DatabaseError:
+            return None  # the view's answer says what is wrong
+        scope = guest_cache_scope(session)
+        page = local_pages.get(_request_key(request, scope))
+        if page is None or page.names[-1] != scope:
+            return None
+        if _page_versions(page.names[:-1], scope) != page.values:
+            return None
+        etag = page.etag(request)
+        if etag in request.headers.get("If-None-Match", ""):
+            response = HttpResponseNotModified()
+        else:
+            self.csrf.process_request(request)  # what the inner middleware would have read
+            response = page.response()
+        _private(response, etag)
+        patch_vary_headers(response, ["Cookie"])  # as SessionMiddleware does
+        response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
+        return response
 
     def with_reader_values(self, request, response):
         parts = getattr(response, "placeholder_parts", None)

@@ -108,6 +108,10 @@ class SessionMiddleware(DjangoSessionMiddleware):
     a 500 with a traceback for every such request. A new guest's session is saved after the
     view, e.g. after a refused comment, so this is where a locked database shows then."""
 
+    def process_request(self, request):
+        if not hasattr(request, "session"):  # PageCacheMiddleware may have read it already
+            super().process_request(request)
+
     def process_response(self, request, response):
         try:
             return super().process_response(request, response)

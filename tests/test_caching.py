@@ -247,6 +247,30 @@ def test_a_voter_with_a_session_reads_their_page_from_their_own_copy(
     assert element(page, f"#poll-{poll.pk}-choice-{poll.choices.first().pk}").has_attr("checked")
 
 
+def test_a_guest_with_a_session_gets_their_copy_as_the_view_gave_it(client, discussed, monkeypatch):
+    poll = discussed.polls.get()
+    client.post(
+        reverse("comments:poll_vote", kwargs={"pk": poll.pk}),
+        {"choice": poll.choices.first().pk},
+    )
+    client.get(discussed.get_absolute_url())  # shows the "vote counted" message once
+    results = reverse("comments:poll_results", kwargs={"pk": poll.pk})
+    rendered = {url: client.htmx.get(url) for url in (discussed.get_absolute_url(), results)}
+
+    def view_runs(*args, **kwargs):
+        raise AssertionError("the view ran for a page the guest has a copy of")
+
+    monkeypatch.setattr("django.urls.resolvers.URLResolver.resolve", view_runs)
+    for url, first in rendered.items():
+        again = client.htmx.get(url)
+        assert without_tokens(again) == without_tokens(first)
+        for header in ("Cache-Control", "ETag", "X-Frame-Options", "Content-Type"):
+            assert again[header] == first[header]
+        assert set(again["Vary"].split(", ")) == set(first["Vary"].split(", "))
+        unchanged = client.htmx.get(url, headers={"If-None-Match": again["ETag"]})
+        assert unchanged.status_code == 304
+
+
 def test_vote_counters_match_the_votes_and_the_recount_reports_drift(client, discussed, capsys):
     poll = discussed.polls.get()
     yes = poll.choices.order_by("position").first()
