@@ -77,6 +77,7 @@ class Reader:
 
     user: object = None
     token: str = ""
+    token_is_new: bool = False  # given to this guest by this request: they own nothing yet
     ip_hash: str = ""
     is_moderator: bool = False
     is_staff: bool = False
@@ -92,9 +93,12 @@ class Reader:
         """This request's reader. `create_token` gives a guest a token now, for a write that
         must be theirs (a comment, a mark, a report or a vote)."""
         user = request.user if request.user.is_authenticated else None
+        held = "" if user else request.session.get(READER_TOKEN_SESSION_KEY, "")
+        token = held or ("" if user else reader_token(request, create=create_token))
         return cls(
             user=user,
-            token="" if user else reader_token(request, create=create_token),
+            token=token,
+            token_is_new=bool(token) and not held,
             ip_hash=ip_hash(request),
             is_moderator=can_moderate(user),
             is_staff=bool(user and user.is_staff),

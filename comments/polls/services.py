@@ -32,6 +32,14 @@ class VoteOutcome(StrEnum):
 
 
 ACCEPTED_OUTCOMES = {VoteOutcome.CREATED, VoteOutcome.CHANGED, VoteOutcome.UNCHANGED}
+# What each outcome changes of what pages show (comments show when their author has changed
+# their vote since).
+VERSIONS_MOVED = {
+    VoteOutcome.CREATED: (POLLS,),
+    VoteOutcome.CHANGED: (POLLS, DISCUSSION),
+    VoteOutcome.DUPLICATE: (POLLS,),
+    VoteOutcome.OVER_CAP: (POLLS,),
+}
 REFUSAL_STATUS = {
     VoteOutcome.NOT_OPEN: 409,
     VoteOutcome.CLOSED: 409,
@@ -63,9 +71,8 @@ def _when(moment):
     return date_format(timezone.localtime(moment), "j F Y, H:i T")
 
 
-def _bump(poll, counter):
+def _count_refusal(poll, counter):
     Poll.objects.filter(pk=poll.pk).update(**{counter: F(counter) + 1})
-    bump(POLLS)
 
 
 def _over_ip_cap(poll, ip_hash, now):
@@ -82,7 +89,7 @@ def _move_vote(vote, *, poll, choice, reader, now):
     if vote.choice_id == choice.pk:
         return VoteResult(VoteOutcome.UNCHANGED, f"Your vote for “{choice}” stands.", vote)
     if not poll.allow_vote_change:
-        _bump(poll, "refused_duplicates")
+        _count_refusal(poll, "refused_duplicates")
         return VoteResult(
             VoteOutcome.DUPLICATE,
             "You have already voted in this poll, and votes here cannot be changed.",
@@ -93,8 +100,6 @@ def _move_vote(vote, *, poll, choice, reader, now):
     vote.choice = choice
     vote.changed_at = now
     vote.save(update_fields=["choice", "changed_at"])
-    # Comments show when their author has changed their vote since.
-    bump(POLLS, DISCUSSION, reader.version_name)
     return VoteResult(VoteOutcome.CHANGED, f"Your vote is now “{choice}”.", vote)
 
 
@@ -105,6 +110,14 @@ def poll_vote(*, poll, choice, reader, now=None):
     are committed.
     """
     result = _vote(poll=poll, choice=choice, reader=reader, now=now or timezone.now())
+    # After the vote's transaction: nothing waits on the cache while it holds the database's
+    # write lock. A page rendered meanwhile was keyed by the versions before, so once these
+    # move it is never served.
+    moved = VERSIONS_MOVED.get(result.outcome, ())
+    if result.outcome in (VoteOutcome.CREATED, VoteOutcome.CHANGED):
+        moved = (*moved, reader.version_name)
+    if moved:
+        bump(*moved)
     if not result.accepted:
         raise VoteRefused(result)
     return result
@@ -126,12 +139,14 @@ def _vote(*, poll, choice, reader, now):
 
     if reader.lookup() is None:
         raise ValueError("A guest vote needs a reader token.")
-    existing = Vote.objects.select_for_update().filter(reader.rows(), poll=poll).first()
+    existing = None
+    if not reader.token_is_new:  # a guest given a token just now has no vote yet
+        existing = Vote.objects.select_for_update().filter(reader.rows(), poll=poll).first()
     if existing is not None:
         return _move_vote(existing, poll=poll, choice=choice, reader=reader, now=now)
 
     if _over_ip_cap(poll, reader.ip_hash, now):
-        _bump(poll, "refused_over_cap")
+        _count_refusal(poll, "refused_over_cap")
         return VoteResult(
             VoteOutcome.OVER_CAP,
             "Too many votes have come from your network in the last hour. Please try again later.",
@@ -147,7 +162,6 @@ def _vote(*, poll, choice, reader, now):
                 created_at=now,
             )
             PollChoice.objects.filter(pk=choice.pk).update(vote_count=F("vote_count") + 1)
-            bump(POLLS, reader.version_name)
     except IntegrityError:
         # The same reader voted in a parallel request that committed first: treat this one
         # as their second vote, never as another row.
