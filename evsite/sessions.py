@@ -4,6 +4,7 @@ alone, and pages keep working."""
 
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
+from django.db import transaction
 from django.utils.crypto import get_random_string
 
 from comments.ratelimit import CACHE_ERRORS
@@ -13,6 +14,15 @@ from .caching import warn_cache_down
 
 def _cache_failed(error):
     warn_cache_down("sessions use the database alone", error)
+
+
+def save_new_session(request):
+    """Save the session this request began, now: called inside the transaction of the write
+    that began it, its row is written with that write, not in a transaction of its own after
+    the view; SessionMiddleware then only sends the cookie."""
+    session = request.session
+    if session.session_key is None and session.modified:
+        session.save()
 
 
 class SessionStore(CachedDBStore):
@@ -28,12 +38,20 @@ class SessionStore(CachedDBStore):
             _cache_failed(error)
             return self._load_from_database()
 
+    # (session key, data) as last saved by this request, once that save has committed.
+    _saved_as = None
+
     def save(self, must_create=False):
+        data = self._get_session(no_load=must_create)
+        if not must_create and self._saved_as == (self.session_key, data):
+            return  # saved already in this request's own write (`save_new_session`)
         super(CachedDBStore, self).save(must_create)  # the database first, as cached_db does
         try:
             self._cache.set(self.cache_key, self._session, self.get_expiry_age())
         except CACHE_ERRORS as error:
             _cache_failed(error)
+        saved = (self.session_key, dict(data))
+        transaction.on_commit(lambda: setattr(self, "_saved_as", saved))
 
     def _load_from_database(self):
         stored = self._get_session_from_db()

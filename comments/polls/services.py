@@ -103,13 +103,17 @@ def _move_vote(vote, *, poll, choice, reader, now):
     return VoteResult(VoteOutcome.CHANGED, f"Your vote is now “{choice}”.", vote)
 
 
-def poll_vote(*, poll, choice, reader, now=None):
+def poll_vote(*, poll, choice, reader, now=None, also=None):
     """Record this reader's vote, or move it; each reader is counted once per poll.
 
-    Raises `VoteRefused` when the vote does not count: after the refusal counters it bumps
-    are committed.
+    `also` is called inside the vote's transaction, for a write of the caller's that belongs
+    with it (a new guest's session). Raises `VoteRefused` when the vote does not count: after
+    the refusal counters it bumps are committed.
     """
-    result = _vote(poll=poll, choice=choice, reader=reader, now=now or timezone.now())
+    with transaction.atomic():
+        result = _vote(poll=poll, choice=choice, reader=reader, now=now or timezone.now())
+        if also is not None:
+            also()
     # After the vote's transaction: nothing waits on the cache while it holds the database's
     # write lock. A page rendered meanwhile was keyed by the versions before, so once these
     # move it is never served.
@@ -123,7 +127,6 @@ def poll_vote(*, poll, choice, reader, now=None):
     return result
 
 
-@transaction.atomic
 def _vote(*, poll, choice, reader, now):
     if choice.poll_id != poll.pk:
         raise ValueError("The choice belongs to another poll.")

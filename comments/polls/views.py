@@ -8,6 +8,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
 from evsite.caching import CONTENT, POLLS, limit_cache_ttl, page_cache
+from evsite.sessions import save_new_session
 
 from ..readers import Reader
 from ..refusals import Refused
@@ -88,7 +89,9 @@ def poll_vote(request, pk):
         if request.method != "POST":
             raise Refused(VOTE_BY_GET, status=405)
         choice = _choice_from_post(request, poll)
-        result = record_vote(poll=poll, choice=choice, reader=reader)
+        result = record_vote(
+            poll=poll, choice=choice, reader=reader, also=lambda: save_new_session(request)
+        )
     except Refused as refusal:
         poll_counts_refresh(poll)
         panel = poll_panel(reader, poll).with_message(refusal.message, is_error=True)

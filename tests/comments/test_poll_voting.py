@@ -74,6 +74,29 @@ def test_the_readers_choice_stays_marked_after_a_reload(client, poll):
     assert "Change my vote" in page
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_new_guests_session_is_written_with_their_vote_in_one_transaction(make_poll):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    poll = make_poll()
+    guest = Client()
+    niche = choice(poll, 2)
+
+    with CaptureQueriesContext(connection) as captured:
+        guest.post(vote_url(poll), {"choice": niche.pk}, headers={"HX-Request": "true"})
+
+    statements = [query["sql"] for query in captured.captured_queries]
+    writes = [sql for sql in statements if sql.split()[0] in ("INSERT", "UPDATE", "DELETE")]
+    sessions = [sql for sql in writes if "django_session" in sql]
+    assert len(sessions) == 1 and sessions[0].startswith("INSERT")
+    if connection.vendor == "sqlite":  # PostgreSQL's BEGIN is not among the statements
+        assert [sql for sql in statements if sql.startswith("BEGIN")] == ["BEGIN IMMEDIATE"]
+    page = guest.get(poll.article.get_absolute_url()).text
+    assert element(page, f"#poll-{poll.pk}-choice-{niche.pk}").has_attr("checked")
+
+
 def test_the_article_page_shows_the_poll_form_with_radio_choices(client, poll):
     page = client.get(poll.article.get_absolute_url()).text
 
