@@ -133,7 +133,7 @@ def _normalized(text):
 
 def _posted_recently(comments, body, *, reader):
     lookup = reader.lookup()
-    if lookup is None:
+    if lookup is None or reader.token_is_new:
         return False
     since = timezone.now() - DUPLICATE_WINDOW
     recent_bodies = comments.filter(

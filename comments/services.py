@@ -71,7 +71,7 @@ REPORT_LIMITS = (
 
 def reader_stance(*, article, reader):
     """The choice this reader currently has in a poll of `article`, if they voted."""
-    if reader.lookup() is None:
+    if reader.lookup() is None or reader.token_is_new:
         return None
     vote = (
         Vote.objects.filter(reader.rows(), poll__article=article)
@@ -119,6 +119,7 @@ def comment_submit(
     too_fast=False,
     notify_replies=False,
     anchor="",
+    also=None,
 ):
     """A reader posts a comment or reply: every rule first (who may post, spam and
     moderation, then the rate limits), then the comment is saved as published or held. A
@@ -153,6 +154,7 @@ def comment_submit(
         status=verdict.status,
         hold_reason=verdict.reason,
         notify_replies=notify_replies,
+        also=also,
         anchor=anchor,
     )
 
@@ -174,7 +176,6 @@ def _verdict_unless_refused(
     return verdict
 
 
-@transaction.atomic
 def comment_create(
     *,
     article,
@@ -187,33 +188,42 @@ def comment_create(
     hold_reason="",
     notify_replies=False,
     anchor="",
+    also=None,
 ):
     """Save a comment or reply as it is, with no rule applied. A reply to the deepest level
-    joins that level and says whom it answers with "@name"."""
+    joins that level and says whom it answers with "@name". `also` is called inside the
+    comment's transaction, for a write of the caller's that belongs with it (a new guest's
+    session)."""
     answered = parent
     parent, answered_name = reply_target(parent)
     if answered_name and not body.startswith(f"@{answered_name}"):
         body = f"@{answered_name} {body}"
-    comment = Comment.objects.create(
-        article=article,
-        parent=parent,
-        depth=parent.depth + 1 if parent else 0,
-        user=reader.user,
-        reader_token="" if reader.user is not None else reader.token,
-        author_name=author_name,
-        email=email,
-        body=body,
-        status=status,
-        hold_reason=hold_reason,
-        ip_hash=reader.ip_hash,
-        stance_choice=reader_stance(article=article, reader=reader),
-        notify_replies=notify_replies,
-        anchor=anchor,
-    )
-    if parent is not None:
-        thread_reply_counts_refresh([comment])
-        if status == Comment.Status.APPROVED:
-            reply_notices_queue([comment.pk], answered=answered, site_url=reader.site_url)
+    stance = reader_stance(article=article, reader=reader)
+    with transaction.atomic():
+        comment = Comment.objects.create(
+            article=article,
+            parent=parent,
+            depth=parent.depth + 1 if parent else 0,
+            user=reader.user,
+            reader_token="" if reader.user is not None else reader.token,
+            author_name=author_name,
+            email=email,
+            body=body,
+            status=status,
+            hold_reason=hold_reason,
+            ip_hash=reader.ip_hash,
+            stance_choice=stance,
+            notify_replies=notify_replies,
+            anchor=anchor,
+        )
+        if parent is not None:
+            thread_reply_counts_refresh([comment])
+            if status == Comment.Status.APPROVED:
+                reply_notices_queue([comment.pk], answered=answered, site_url=reader.site_url)
+        if also is not None:
+            also()
+    # After the transaction, as a vote does (polls/services.py): the database's write lock
+    # never waits on the cache.
     bump(DISCUSSION, reader.version_name)
     return comment
 

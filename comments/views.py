@@ -16,6 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from articles.models import Article
 from evsite.caching import CONTENT, DISCUSSION, POLLS, limit_cache_ttl, page_cache
+from evsite.sessions import save_new_session
 
 from . import services
 from .claims import claims_for
@@ -179,8 +180,15 @@ def _post_comment(request, article, *, parent=None):
         services.comment_check_can_post(reader=reader, parent=parent)
         if not form.is_valid():
             raise Refused.invalid_form()
+        submission = form.submission()
+
+        def remember_guest():
+            if reader.is_guest:
+                request.session[GUEST_NAME_SESSION_KEY] = submission["author_name"]
+            save_new_session(request)
+
         created = services.comment_submit(
-            article=article, reader=reader, parent=parent, **form.submission()
+            article=article, reader=reader, parent=parent, also=remember_guest, **submission
         )
     except Refused as refusal:
         return refused_response(
@@ -196,9 +204,6 @@ def _post_comment(request, article, *, parent=None):
         message = "Your reply was posted." if parent else "Your comment was posted."
     else:
         message = "Your comment was received and is awaiting moderation."
-    if reader.is_guest:
-        request.session[GUEST_NAME_SESSION_KEY] = created.author_name
-
     if not request.htmx:
         messages.success(request, message)
         return redirect(created)
