@@ -8,15 +8,16 @@ vote) computed by subqueries.
 import operator
 from collections import Counter, deque
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property, reduce
 
 from django.core.cache import cache
 from django.core.paginator import InvalidPage, Page, Paginator
-from django.db.models import Case, Count, F, Max, Q, When, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Case, Count, F, Max, Q, Subquery, When, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from evsite.caching import DISCUSSION, versions
+from evsite.caching import DISCUSSION, DISCUSSION_CHANGES, versions
 
 from .claims import CLAIM_COMMENTS_ID_PREFIX, claims_for, on_claim_for_every_reader
 from .forms import BOTH_SIDES, DEFAULT_SORT, HELPFUL_ORDER, SORTS, CommentForm, CommentListForm
@@ -289,9 +290,9 @@ class CommentSection:
     def _counts(self):
         version = self._discussion_version
         if self.fragment_key is None or version is None:
-            return comment_counts(self.reader, self.article)
+            return listed_counts(self.reader, self.article)
         key = f"evr:discussion-counts:{self.article.pk}:{version[0]}"
-        return cache.get_or_set(key, lambda: comment_counts(self.reader, self.article), 600)
+        return cache.get_or_set(key, lambda: listed_counts(self.reader, self.article), 600)
 
     @property
     def total(self):
@@ -434,7 +435,7 @@ def changed_counts(reader, comment):
     """What the heading and the comment's claim now show, to update them in place after the
     comment was posted, deleted, or its stance shown or hidden: two queries."""
     article = comment.article
-    counts = comment_counts(reader, article)
+    counts = listed_counts(reader, article)
     label = comment.anchor if comment.parent_id is None else ""
     return ChangedCounts(
         total=counts["total"],
@@ -448,25 +449,117 @@ def comment_counts(reader, article):
     """How many comments the heading shows, in all and by the stance their authors show
     ({choice id: count}), and the newest one, for new-comment polling; and how many respond
     to each paragraph or fact card as every reader sees them ({label: count}, the counts
-    under the article's claims): one query."""
+    under the article's claims): one query over every comment of the article."""
+    return _counts_of(article.comments.listed_for(reader))
+
+
+def _counts_of(comments):
     groups = (
-        article.comments.listed_for(reader)
-        .filter(deleted_at__isnull=True)
+        comments.filter(deleted_at__isnull=True)
         .annotate(shown_stance=Case(When(show_stance=True, then=F("stance_choice_id"))))
         .annotate(on_claim=on_claim_for_every_reader())
         .order_by()
         .values("shown_stance", "on_claim")
         .annotate(count=Count("pk"), latest=Max("pk"))
     )
-    counts = {"total": 0, "latest": None, "by_stance": {}, "by_claim": {}}
+    counts = _no_counts()
     for group in groups:
-        counts["total"] += group["count"]
+        _add_group(counts, group["shown_stance"], group["on_claim"], group["count"])
         counts["latest"] = max(counts["latest"] or 0, group["latest"])
-        stance, claim = group["shown_stance"], group["on_claim"]
-        if stance is not None:
-            counts["by_stance"][stance] = counts["by_stance"].get(stance, 0) + group["count"]
-        if claim:
-            counts["by_claim"][claim] = counts["by_claim"].get(claim, 0) + group["count"]
+    return counts
+
+
+def _add_group(counts, stance, claim, count):
+    counts["total"] += count
+    if stance is not None:
+        counts["by_stance"][stance] = counts["by_stance"].get(stance, 0) + count
+    if claim:
+        counts["by_claim"][claim] = counts["by_claim"].get(claim, 0) + count
+
+
+# The comments older than this when their counts are kept: a comment's row is committed
+# well within it, so none with a smaller id can still appear after the count.
+SETTLED_AFTER = timedelta(seconds=30)
+# Past this many newer comments, the kept counts are worked out again (once they are older
+# than SETTLED_AFTER, so that doing it again can settle more).
+NEWER_COMMENTS_MAX = 200
+KEPT_COUNTS_TTL = 600
+
+
+def listed_counts(reader, article):
+    """`comment_counts`, without counting every comment after each new one.
+
+    The comments older than half a minute are counted as every reader sees them, and kept under
+    the "discussion-changes" version, which every write to the discussion moves except a new
+    comment or reply; the newer ones (a range of ids) are counted as this reader sees them
+    and added. One query either way. A moderator, and a reader who may own some of the older
+    comments while none are kept, get `comment_counts`."""
+    version = None if reader.is_moderator else versions(DISCUSSION_CHANGES)
+    if version is None:
+        return comment_counts(reader, article)
+    key = f"evr:kept-counts:{article.pk}:{version[0]}"
+    kept = cache.get(key)
+    owns_none_settled = reader.lookup() is None or reader.token_is_new
+    if kept is None:
+        if not owns_none_settled:
+            return comment_counts(reader, article)
+        kept, newer = _settled_and_newer(reader, article)
+        cache.set(key, kept, KEPT_COUNTS_TTL)
+        return _added(kept[1], newer)
+    settled_up_to, settled, counted_at = kept
+    if not owns_none_settled:
+        own = article.comments.filter(reader.rows(), pk__lte=settled_up_to)
+        if own.exists():
+            return comment_counts(reader, article)
+    newer = _counts_of(article.comments.listed_for(reader).filter(pk__gt=settled_up_to))
+    if newer["total"] > NEWER_COMMENTS_MAX and timezone.now() - counted_at > SETTLED_AFTER:
+        cache.delete(key)  # the next request counts the comments up to now as settled
+    return _added(settled, newer)
+
+
+def _settled_and_newer(reader, article):
+    """((the last settled id, the settled comments' counts, when), the newer ones' counts)
+    for a reader who owns none of the settled comments: one GROUP BY over the article."""
+    now = timezone.now()
+    cutoff = now - SETTLED_AFTER
+    last_settled = Subquery(
+        Comment.objects.filter(article=article, created_at__lt=cutoff)
+        .order_by("-pk")
+        .values("pk")[:1]
+    )
+    groups = (
+        article.comments.listed_for(reader)
+        .filter(deleted_at__isnull=True)
+        .annotate(settled_up_to=Coalesce(last_settled, 0))
+        .annotate(is_settled=Case(When(pk__lte=F("settled_up_to"), then=True), default=False))
+        .annotate(shown_stance=Case(When(show_stance=True, then=F("stance_choice_id"))))
+        .annotate(on_claim=on_claim_for_every_reader())
+        .order_by()
+        .values("settled_up_to", "is_settled", "shown_stance", "on_claim")
+        .annotate(count=Count("pk"), latest=Max("pk"))
+    )
+    settled_up_to = 0
+    settled, newer = _no_counts(), _no_counts()
+    for group in groups:
+        settled_up_to = group["settled_up_to"]
+        counts = settled if group["is_settled"] else newer
+        _add_group(counts, group["shown_stance"], group["on_claim"], group["count"])
+        counts["latest"] = max(counts["latest"] or 0, group["latest"])
+    return (settled_up_to, settled, now), newer
+
+
+def _no_counts():
+    return {"total": 0, "latest": None, "by_stance": {}, "by_claim": {}}
+
+
+def _added(settled, newer):
+    counts = _no_counts()
+    for part in (settled, newer):
+        counts["total"] += part["total"]
+        counts["latest"] = max(filter(None, (counts["latest"], part["latest"])), default=None)
+        for name in ("by_stance", "by_claim"):
+            for label, count in part[name].items():
+                counts[name][label] = counts[name].get(label, 0) + count
     return counts
 
 

@@ -224,7 +224,7 @@ def comment_create(
             also()
     # After the transaction, as a vote does (polls/services.py): the database's write lock
     # never waits on the cache.
-    bump(DISCUSSION, reader.version_name)
+    bump(DISCUSSION, reader.version_name, comments_added_only=True)
     return comment
 
 

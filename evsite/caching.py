@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 CONTENT = "content"
 DISCUSSION = "discussion"
 POLLS = "polls"
+DISCUSSION_CHANGES = "discussion-changes"
 
 # Placeholders no reader can type (they derive from the secret key): a comment holding one
 # must not have a reader's token put into it.
@@ -108,9 +109,15 @@ def version_or_unique(name):
     return found[0] if found else f"unknown-{time.time_ns()}"
 
 
-def bump(*names):
+def bump(*names, comments_added_only=False):
     """Move these version counters on now, and again once the current transaction commits:
-    a page rendered in between, from data without this write, is then never served."""
+    a page rendered in between, from data without this write, is then never served.
+
+    A write to the discussion moves "discussion-changes" too, unless it only added comments
+    (`comments_added_only`, a new comment or reply): the counts kept of the comments before
+    it (comments.selectors.listed_counts) stay right then."""
+    if DISCUSSION in names and not comments_added_only:
+        names = (*names, DISCUSSION_CHANGES)
     _move_on(*names)
     transaction.on_commit(lambda: _move_on(*names))
 
