@@ -162,6 +162,17 @@ class CommentForm(PlainLabelsForm):
         else:
             self.fields["notify_replies"].help_text = NOTIFY_HELP_GUEST
 
+    def blank_key(self, article):
+        """Everything the fields of this form show when nothing was sent in it yet, as one
+        key: a guest's new-comment form not answering a part of the article. None for any
+        other form (sent back with errors, a reply, an account's, a response to a claim)."""
+        if self.is_bound or not self.guest or "anchor" not in self.fields:
+            return None
+        if self.initial.get("anchor"):
+            return None
+        initial = tuple(sorted((name, str(value)) for name, value in self.initial.items()))
+        return (article.pk, article.get_absolute_url(), self.auto_id, initial)
+
     def restamp(self):
         """Before a refused form is shown again: keep the stamp it was sent with while that is
         good for this browser, so that posting it again at once is not "too fast"; otherwise

@@ -1,4 +1,5 @@
 import hashlib
+from collections import OrderedDict
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
@@ -41,3 +42,24 @@ def fragment_key(comment, may):
         comment.body,
     )
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+FORM_FIELDS = "comments/_comments.html#form-fields"
+BLANK_FORMS_KEPT = 64
+_blank_form_fields = OrderedDict()
+
+
+@register.simple_tag(takes_context=True)
+def comment_form_fields(context):
+    """The comment form's fields (the "form-fields" partial). A guest's blank form is the
+    same on every page of an article, so each worker renders it once."""
+    form, article = context["form"], context["article"]
+    key = form.blank_key(article)
+    fields = _blank_form_fields.get(key) if key is not None else None
+    if fields is None:
+        fields = context.template.engine.get_template(FORM_FIELDS).render(context)
+        if key is not None:
+            if len(_blank_form_fields) >= BLANK_FORMS_KEPT:
+                _blank_form_fields.popitem(last=False)
+            _blank_form_fields[key] = fields
+    return fields
