@@ -224,7 +224,8 @@ def comment_create(
             also()
     # After the transaction, as a vote does (polls/services.py): the database's write lock
     # never waits on the cache.
-    bump(DISCUSSION, reader.version_name, comments_added_only=True)
+    own = () if reader.token_is_new else (reader.version_name,)  # no pages kept for a new guest
+    bump(DISCUSSION, *own, comments_added_only=True)
     return comment
 
 

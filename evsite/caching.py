@@ -110,8 +110,9 @@ def version_or_unique(name):
 
 
 def bump(*names, comments_added_only=False):
-    """Move these version counters on now, and again once the current transaction commits:
-    a page rendered in between, from data without this write, is then never served.
+    """Move these version counters on now, and again once the current transaction commits
+    (if there is one): a page rendered in between, from data without this write, is then
+    never served.
 
     A write to the discussion moves "discussion-changes" too, unless it only added comments
     (`comments_added_only`, a new comment or reply): the counts kept of the comments before
@@ -119,7 +120,8 @@ def bump(*names, comments_added_only=False):
     if DISCUSSION in names and not comments_added_only:
         names = (*names, DISCUSSION_CHANGES)
     _move_on(*names)
-    transaction.on_commit(lambda: _move_on(*names))
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _move_on(*names))
 
 
 pending_bumps = set()

@@ -118,8 +118,8 @@ def poll_vote(*, poll, choice, reader, now=None, also=None):
     # write lock. A page rendered meanwhile was keyed by the versions before, so once these
     # move it is never served.
     moved = VERSIONS_MOVED.get(result.outcome, ())
-    if result.outcome in (VoteOutcome.CREATED, VoteOutcome.CHANGED):
-        moved = (*moved, reader.version_name)
+    if result.outcome in (VoteOutcome.CREATED, VoteOutcome.CHANGED) and not reader.token_is_new:
+        moved = (*moved, reader.version_name)  # a guest new to the site has no pages kept
     if moved:
         bump(*moved)
     if not result.accepted:
