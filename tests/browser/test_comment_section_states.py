@@ -83,6 +83,8 @@ def test_posting_on_a_paragraph_updates_its_count_and_the_stance_counts(page, se
     paragraph.get_by_role("link", name="Discuss paragraph 3").click()
     form = page.locator("#comment-form")
     expect(form.get_by_label("Responding to paragraph 3 of the article")).to_be_checked()
+    # Focus moves to the text box once the swap settles: type only then, as a reader would.
+    expect(form.get_by_label("Your comment")).to_be_focused()
     form.get_by_label("Display name").fill("Ines")
     form.get_by_label("Your comment").fill("Is that price right?")
     form.get_by_role("button", name="Post comment").click()
