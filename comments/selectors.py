@@ -24,6 +24,7 @@ from .forms import BOTH_SIDES, DEFAULT_SORT, HELPFUL_ORDER, SORTS, CommentForm, 
 from .models import Comment, HelpfulMark, PollChoice
 from .permissions import comment_permissions
 from .polls.selectors import article_poll_panels
+from .ratelimit import CACHE_ERRORS
 from .readers import Reader
 
 PAGE_SIZE = 20
@@ -498,6 +499,13 @@ def listed_counts(reader, article):
     if version is None:
         return comment_counts(reader, article)
     key = f"evr:kept-counts:{article.pk}:{version[0]}"
+    try:
+        return _kept_plus_newer(reader, article, key)
+    except CACHE_ERRORS:
+        return comment_counts(reader, article)
+
+
+def _kept_plus_newer(reader, article, key):
     kept = cache.get(key)
     owns_none_settled = reader.lookup() is None or reader.token_is_new
     if kept is None:

@@ -99,7 +99,12 @@ def shared_versions(*names):
 
 def forget_shared_versions():
     """Read the versions afresh on the next request (after the cache was cleared)."""
+    global _forgotten
+    _forgotten += 1
     _shared_versions.clear()
+
+
+_forgotten = 0  # how many times the worker forgot them: a read from before is no good then
 
 
 def version_or_unique(name):
@@ -350,8 +355,10 @@ def page_cache(*version_names):
                 return _private(view(request, *args, **kwargs))
             if not scope:
                 # Rendered now; PageCacheMiddleware keeps it under the versions read before.
+                read = (_forgotten, time.monotonic())
                 response = view(request, *args, **kwargs)
                 response.shared_versions = (names, values)
+                response.shared_versions_read = read
                 return response
             key = _request_key(request, scope)
             page = local_pages.get(key)
@@ -469,8 +476,9 @@ class PageCacheMiddleware:
         response = self.get_response(request)
         marked = getattr(response, "shared_versions", None)
         if marked:
-            names, values = marked
-            _shared_versions[names] = (values, time.monotonic())  # read just now
+            forgotten, read_at = response.shared_versions_read
+            if forgotten == _forgotten:  # no write of this worker's since they were read
+                _shared_versions[marked[0]] = (marked[1], read_at)
         if marked and response.status_code == 200 and not response.streaming:
             _shareable(response)
             page = CachedPage.of(response, *marked)
@@ -492,8 +500,8 @@ class PageCacheMiddleware:
         session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         request.session = session = _session_engine().SessionStore(session_key)
         try:
-            if AUTH_SESSION_KEY in session or "_messages" in session:
-                return None
+            if session.is_empty() or AUTH_SESSION_KEY in session or "_messages" in session:
+                return None  # an expired session's cookie is deleted by SessionMiddleware
         except DatabaseError:
             return None  # the view's answer says what is wrong
         scope = guest_cache_scope(session)

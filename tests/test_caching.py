@@ -271,6 +271,28 @@ def test_a_guest_with_a_session_gets_their_copy_as_the_view_gave_it(client, disc
         assert unchanged.status_code == 304
 
 
+def test_a_guest_whose_session_has_gone_gets_the_page_and_loses_the_cookie(client, discussed):
+    from django.contrib.sessions.models import Session
+
+    poll = discussed.polls.get()
+    client.post(
+        reverse("comments:poll_vote", kwargs={"pk": poll.pk}),
+        {"choice": poll.choices.first().pk},
+    )
+    client.get(discussed.get_absolute_url())  # the message, then their own copy
+    client.get(discussed.get_absolute_url())
+    Session.objects.all().delete()
+    from django.core.cache import cache
+
+    cache.clear()  # as when the session expired everywhere
+
+    page = client.get(discussed.get_absolute_url())
+
+    assert page.status_code == 200
+    assert page.cookies["sessionid"].value == ""  # deleted, as SessionMiddleware does
+    assert "(your vote)" not in page.text
+
+
 def test_vote_counters_match_the_votes_and_the_recount_reports_drift(client, discussed, capsys):
     poll = discussed.polls.get()
     yes = poll.choices.order_by("position").first()

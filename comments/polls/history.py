@@ -136,8 +136,9 @@ LOCAL_DAYS_ENTRIES = 16
 def _cached(key):
     if not key:
         return None
-    if key in _local_days:
-        return _local_days[key]
+    found = _local_days.get(key)
+    if found is not None:
+        return found
     try:
         found = cache.get(key)
     except CACHE_ERRORS:
