@@ -493,15 +493,17 @@ class PageCacheMiddleware:
         their own copy of (`page_cache`), if it is current: served from here, without the URL
         resolver, the view or the middleware below, with the headers they would add. The
         session read here is the one `SessionMiddleware` uses on any other answer."""
-        if request.method not in ("GET", "HEAD") or request.COOKIES.get("messages"):
+        if request.method != "GET" or request.COOKIES.get("messages"):
             return None
         if _request_key(request) not in _pages_with_own_copies:
             return None  # nothing to serve: the session is not read here
         session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         request.session = session = _session_engine().SessionStore(session_key)
         try:
-            if session.is_empty() or AUTH_SESSION_KEY in session or "_messages" in session:
-                return None  # an expired session's cookie is deleted by SessionMiddleware
+            if AUTH_SESSION_KEY in session or "_messages" in session:
+                return None
+            if session.is_empty():  # gone: SessionMiddleware deletes its cookie
+                return None
         except DatabaseError:
             return None  # the view's answer says what is wrong
         scope = guest_cache_scope(session)
