@@ -132,12 +132,11 @@ def _normalized(text):
 
 
 def _posted_recently(comments, body, *, reader):
-    lookup = reader.lookup()
-    if lookup is None or reader.token_is_new:
+    if reader.owns_nothing:
         return False
     since = timezone.now() - DUPLICATE_WINDOW
     recent_bodies = comments.filter(
-        created_at__gte=since, deleted_at__isnull=True, **lookup
+        reader.rows(), created_at__gte=since, deleted_at__isnull=True
     ).values_list("body", flat=True)[:RECENT_COMMENTS_CHECKED]
     wanted = _normalized(body)
     return any(_normalized(earlier) == wanted for earlier in recent_bodies)

@@ -94,11 +94,11 @@ class Reader:
         must be theirs (a comment, a mark, a report or a vote)."""
         user = request.user if request.user.is_authenticated else None
         held = "" if user else request.session.get(READER_TOKEN_SESSION_KEY, "")
-        token = held or ("" if user else reader_token(request, create=create_token))
+        token = "" if user else reader_token(request, create=create_token)
         return cls(
             user=user,
             token=token,
-            token_is_new=bool(token) and not held,
+            token_is_new=token != held,
             ip_hash=ip_hash(request),
             is_moderator=can_moderate(user),
             is_staff=bool(user and user.is_staff),
@@ -146,6 +146,17 @@ class Reader:
         if self.user is None and not self.token:
             raise ValueError("A guest's row needs a reader token.")
         return {"user": self.user, "reader_token": "" if self.user is not None else self.token}
+
+    @property
+    def owns_nothing(self):
+        """A guest without a token, or given one by this request: no row is theirs yet."""
+        return self.lookup() is None or self.token_is_new
+
+    @property
+    def own_versions(self):
+        """The version names a write of theirs moves on for them: none for a guest new to
+        the site, who has no pages of their own kept."""
+        return () if self.token_is_new else (self.version_name,)
 
     @property
     def version_name(self):

@@ -455,23 +455,29 @@ def comment_counts(reader, article):
 
 
 def _counts_of(comments):
-    groups = (
+    counts = _no_counts()
+    for group in _groups(comments):
+        _add_group(counts, group)
+    return counts
+
+
+def _groups(comments, *also_by):
+    """The undeleted `comments` grouped by the stance their authors show, what they respond
+    to (as every reader sees it) and `also_by`: each group's count and newest id."""
+    return (
         comments.filter(deleted_at__isnull=True)
         .annotate(shown_stance=Case(When(show_stance=True, then=F("stance_choice_id"))))
         .annotate(on_claim=on_claim_for_every_reader())
         .order_by()
-        .values("shown_stance", "on_claim")
+        .values(*also_by, "shown_stance", "on_claim")
         .annotate(count=Count("pk"), latest=Max("pk"))
     )
-    counts = _no_counts()
-    for group in groups:
-        _add_group(counts, group["shown_stance"], group["on_claim"], group["count"])
-        counts["latest"] = max(counts["latest"] or 0, group["latest"])
-    return counts
 
 
-def _add_group(counts, stance, claim, count):
+def _add_group(counts, group):
+    stance, claim, count = group["shown_stance"], group["on_claim"], group["count"]
     counts["total"] += count
+    counts["latest"] = max(counts["latest"] or 0, group["latest"])
     if stance is not None:
         counts["by_stance"][stance] = counts["by_stance"].get(stance, 0) + count
     if claim:
@@ -507,15 +513,14 @@ def listed_counts(reader, article):
 
 def _kept_plus_newer(reader, article, key):
     kept = cache.get(key)
-    owns_none_settled = reader.lookup() is None or reader.token_is_new
     if kept is None:
-        if not owns_none_settled:
+        if not reader.owns_nothing:
             return comment_counts(reader, article)
         kept, newer = _settled_and_newer(reader, article)
         cache.set(key, kept, KEPT_COUNTS_TTL)
         return _added(kept[1], newer)
     settled_up_to, settled, counted_at = kept
-    if not owns_none_settled:
+    if not reader.owns_nothing:
         own = article.comments.filter(reader.rows(), pk__lte=settled_up_to)
         if own.exists():
             return comment_counts(reader, article)
@@ -535,24 +540,16 @@ def _settled_and_newer(reader, article):
         .order_by("-pk")
         .values("pk")[:1]
     )
-    groups = (
+    comments = (
         article.comments.listed_for(reader)
-        .filter(deleted_at__isnull=True)
         .annotate(settled_up_to=Coalesce(last_settled, 0))
         .annotate(is_settled=Case(When(pk__lte=F("settled_up_to"), then=True), default=False))
-        .annotate(shown_stance=Case(When(show_stance=True, then=F("stance_choice_id"))))
-        .annotate(on_claim=on_claim_for_every_reader())
-        .order_by()
-        .values("settled_up_to", "is_settled", "shown_stance", "on_claim")
-        .annotate(count=Count("pk"), latest=Max("pk"))
     )
     settled_up_to = 0
     settled, newer = _no_counts(), _no_counts()
-    for group in groups:
+    for group in _groups(comments, "settled_up_to", "is_settled"):
         settled_up_to = group["settled_up_to"]
-        counts = settled if group["is_settled"] else newer
-        _add_group(counts, group["shown_stance"], group["on_claim"], group["count"])
-        counts["latest"] = max(counts["latest"] or 0, group["latest"])
+        _add_group(settled if group["is_settled"] else newer, group)
     return (settled_up_to, settled, now), newer
 
 

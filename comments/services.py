@@ -71,7 +71,7 @@ REPORT_LIMITS = (
 
 def reader_stance(*, article, reader):
     """The choice this reader currently has in a poll of `article`, if they voted."""
-    if reader.lookup() is None or reader.token_is_new:
+    if reader.owns_nothing:
         return None
     vote = (
         Vote.objects.filter(reader.rows(), poll__article=article)
@@ -224,8 +224,7 @@ def comment_create(
             also()
     # After the transaction, as a vote does (polls/services.py): the database's write lock
     # never waits on the cache.
-    own = () if reader.token_is_new else (reader.version_name,)  # no pages kept for a new guest
-    bump(DISCUSSION, *own, comments_added_only=True)
+    bump(DISCUSSION, *reader.own_versions, comments_added_only=True)
     return comment
 
 

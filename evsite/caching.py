@@ -199,32 +199,9 @@ class LocalCache:
 local_pages = LocalCache()
 
 
-class RecentKeys:
-    """A bounded set: the newest `size` keys added."""
-
-    def __init__(self, size):
-        self.size = size
-        self.keys = OrderedDict()
-        self.lock = threading.Lock()
-
-    def add(self, key):
-        with self.lock:
-            self.keys[key] = None
-            self.keys.move_to_end(key)
-            while len(self.keys) > self.size:
-                self.keys.popitem(last=False)
-
-    def __contains__(self, key):
-        return key in self.keys
-
-    def clear(self):
-        with self.lock:
-            self.keys.clear()
-
-
 # The pages (as `_request_key` names them without a scope) some reader with a session has
 # their own copy of in this worker.
-_pages_with_own_copies = RecentKeys(4096)
+_pages_with_own_copies = LocalCache(4096)
 
 
 def cache_scope(request):
@@ -370,15 +347,20 @@ def page_cache(*version_names):
                 if page.ttl <= 0:
                     return _private(response)
                 local_pages.set(key, page, page.ttl)
-                _pages_with_own_copies.add(_request_key(request))
-            etag = page.etag(request)
-            if etag in request.headers.get("If-None-Match", ""):
-                return _private(HttpResponseNotModified(), etag)
-            return _private(page.response(), etag)
+                _pages_with_own_copies.set(_request_key(request), True, page.ttl)
+            return _own_copy(request, page)
 
         return cached
 
     return decorate
+
+
+def _own_copy(request, page):
+    """A reader's own copy of a page, or a 304 when theirs still matches."""
+    etag = page.etag(request)
+    if etag in request.headers.get("If-None-Match", ""):
+        return _private(HttpResponseNotModified(), etag)
+    return _private(page.response(), etag)
 
 
 def _page_versions(version_names, scope):
@@ -495,7 +477,7 @@ class PageCacheMiddleware:
         session read here is the one `SessionMiddleware` uses on any other answer."""
         if request.method != "GET" or request.COOKIES.get("messages"):
             return None
-        if _request_key(request) not in _pages_with_own_copies:
+        if not _pages_with_own_copies.get(_request_key(request)):
             return None  # nothing to serve: the session is not read here
         session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         request.session = session = _session_engine().SessionStore(session_key)
@@ -512,13 +494,8 @@ class PageCacheMiddleware:
             return None
         if _page_versions(page.names[:-1], scope) != page.values:
             return None
-        etag = page.etag(request)
-        if etag in request.headers.get("If-None-Match", ""):
-            response = HttpResponseNotModified()
-        else:
-            self.csrf.process_request(request)  # what the inner middleware would have read
-            response = page.response()
-        _private(response, etag)
+        self.csrf.process_request(request)  # what the inner middleware would have read
+        response = _own_copy(request, page)
         patch_vary_headers(response, ["Cookie"])  # as SessionMiddleware does
         response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
         return response

@@ -18,7 +18,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from evsite.caching import bump, versions
+from evsite.caching import LocalCache, bump, versions
 
 from ..models import Vote
 from ..ratelimit import CACHE_ERRORS
@@ -129,8 +129,8 @@ def past_votes_changed():
     bump(PAST_VOTES)
 
 
-_local_days = {}
-LOCAL_DAYS_ENTRIES = 16
+# Entries are keyed by version and day, so a worker's copy is never stale either.
+_local_days = LocalCache(16)
 
 
 def _cached(key):
@@ -144,22 +144,15 @@ def _cached(key):
     except CACHE_ERRORS:
         return None
     if found is not None:
-        _remember(key, found)
+        _local_days.set(key, found, HISTORY_CACHE_TTL)
     return found
 
 
 def _keep(key, value):
     if key:
-        _remember(key, value)
+        _local_days.set(key, value, HISTORY_CACHE_TTL)
         with suppress(CACHE_ERRORS):  # the next request builds it again
             cache.set(key, value, HISTORY_CACHE_TTL)
-
-
-def _remember(key, value):
-    # Entries are keyed by version and day, so a worker's copy is never stale either.
-    if len(_local_days) >= LOCAL_DAYS_ENTRIES:
-        _local_days.pop(next(iter(_local_days)))
-    _local_days[key] = value
 
 
 def _votes_by_day(poll, zone, before):

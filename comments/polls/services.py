@@ -118,8 +118,8 @@ def poll_vote(*, poll, choice, reader, now=None, also=None):
     # write lock. A page rendered meanwhile was keyed by the versions before, so once these
     # move it is never served.
     moved = VERSIONS_MOVED.get(result.outcome, ())
-    if result.outcome in (VoteOutcome.CREATED, VoteOutcome.CHANGED) and not reader.token_is_new:
-        moved = (*moved, reader.version_name)  # a guest new to the site has no pages kept
+    if result.outcome in (VoteOutcome.CREATED, VoteOutcome.CHANGED):
+        moved = (*moved, *reader.own_versions)
     if moved:
         bump(*moved)
     if not result.accepted:
@@ -143,7 +143,7 @@ def _vote(*, poll, choice, reader, now):
     if reader.lookup() is None:
         raise ValueError("A guest vote needs a reader token.")
     existing = None
-    if not reader.token_is_new:  # a guest given a token just now has no vote yet
+    if not reader.owns_nothing:
         existing = Vote.objects.select_for_update().filter(reader.rows(), poll=poll).first()
     if existing is not None:
         return _move_vote(existing, poll=poll, choice=choice, reader=reader, now=now)

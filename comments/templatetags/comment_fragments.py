@@ -1,10 +1,10 @@
 import hashlib
-from collections import OrderedDict
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 
 from comments.permissions import CommentPermissions, comment_permissions
+from evsite.caching import LocalCache
 
 register = template.Library()
 
@@ -45,8 +45,9 @@ def fragment_key(comment, may):
 
 
 FORM_FIELDS = "comments/_comments.html#form-fields"
-BLANK_FORMS_KEPT = 64
-_blank_form_fields = OrderedDict()
+# What the key names never changes while the site runs: the time only bounds unused entries.
+_blank_form_fields = LocalCache(64)
+BLANK_FORM_TTL = 60 * 60
 
 
 @register.simple_tag(takes_context=True)
@@ -59,7 +60,5 @@ def comment_form_fields(context):
     if fields is None:
         fields = context.template.engine.get_template(FORM_FIELDS).render(context)
         if key is not None:
-            if len(_blank_form_fields) >= BLANK_FORMS_KEPT:
-                _blank_form_fields.popitem(last=False)
-            _blank_form_fields[key] = fields
+            _blank_form_fields.set(key, fields, BLANK_FORM_TTL)
     return fields
