@@ -8,7 +8,7 @@ other, and equal shares at the end are written one above the other around their 
 """
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from django.utils.dateformat import format as format_date
@@ -212,16 +212,32 @@ def _date_ticks(dates, x):
     return tuple(ticks)
 
 
-@lru_cache(maxsize=64)  # the same history is drawn for every reader who sees it
 def history_chart(history, *, labels):
-    """The geometry of a `PollHistory` with votes: one line per answer, from the first day
-    with votes (a share of no votes is not drawn) to the last."""
-    voted = [point for point in history.points if point.total > 0]
-    dates = [point.date for point in voted]
+    """A `PollHistory` with votes as a chart: one line per answer, from the first day with
+    votes (a share of no votes is not drawn) to the last, and the table of its numbers."""
+    rows = tuple(
+        TableRow(
+            date=point.date,
+            cells=tuple(zip(point.votes, point.percents, strict=True)),
+            total=point.total,
+        )
+        for point in reversed(history.points)
+    )
+    return replace(
+        _drawing(history.choice_ids, history.voted_shares, history.step_days, labels), rows=rows
+    )
+
+
+# The same shares are drawn for every reader who sees them, and a vote in a large poll
+# seldom moves a share by a whole point: a worker works out each drawing once.
+@lru_cache(maxsize=64)
+def _drawing(choice_ids, voted_shares, step_days, labels):
+    """The chart's geometry from (date, percents) of each day with votes (`rows` empty)."""
+    dates = [day for day, _ in voted_shares]
     x = _x_scale(dates)
-    count = len(history.choice_ids)
-    stride = max(1, round(len(voted) / MARKERS_PER_LINE))
-    shares = [point.percents for point in voted]
+    count = len(choice_ids)
+    stride = max(1, round(len(voted_shares) / MARKERS_PER_LINE))
+    shares = [percents for _, percents in voted_shares]
     end_ys = [_y(share) for share in shares[-1]]
     # Tied labels stack as their lines arrive: the one that was higher last time they differed
     # on top.
@@ -233,23 +249,22 @@ def history_chart(history, *, labels):
         ),
     )
     lines = [
-        [(x(point.date), _y(share[index])) for point, share in zip(voted, shares, strict=True)]
-        for index in range(count)
+        [(x(day), _y(percents[index])) for day, percents in voted_shares] for index in range(count)
     ]
     # Markers of different answers fall on different days, so lines that run together still
     # show each shape; each line has one at its end.
     positions = [
         {
             position
-            for position in range(len(voted) - 1)
+            for position in range(len(voted_shares) - 1)
             if position % stride == (index * stride) // max(count, 1) % stride
         }
-        | {len(voted) - 1}
+        | {len(voted_shares) - 1}
         for index in range(count)
     ]
     centres = _marker_centres(lines, positions)
     series = []
-    for index, (choice_id, label) in enumerate(zip(history.choice_ids, labels, strict=True)):
+    for index, (choice_id, label) in enumerate(zip(choice_ids, labels, strict=True)):
         marker = MARKERS[(index + index // len(MARKERS)) % len(MARKERS)]
         series.append(
             Series(
@@ -266,14 +281,6 @@ def history_chart(history, *, labels):
                 end_percent=shares[-1][index],
             )
         )
-    rows = tuple(
-        TableRow(
-            date=point.date,
-            cells=tuple(zip(point.votes, point.percents, strict=True)),
-            total=point.total,
-        )
-        for point in reversed(history.points)
-    )
     return HistoryChart(
         width=WIDTH,
         height=HEIGHT,
@@ -284,8 +291,8 @@ def history_chart(history, *, labels):
         gridlines=tuple(Tick(_y(percent), f"{percent}%") for percent in PERCENT_TICKS),
         dates=_date_ticks(dates, x),
         series=tuple(series),
-        rows=rows,
+        rows=(),
         first_date=dates[0],
         last_date=dates[-1],
-        step_days=history.step_days,
+        step_days=step_days,
     )

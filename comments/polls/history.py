@@ -57,6 +57,11 @@ class PollHistory:
     step_days: int = 1
 
     @property
+    def voted_shares(self):
+        """(date, percents) of each point with votes: what the chart draws."""
+        return tuple((point.date, point.percents) for point in self.points if point.total > 0)
+
+    @property
     def has_votes(self):
         return bool(self.points) and self.points[-1].total > 0
 
@@ -107,11 +112,21 @@ def poll_history(poll, *, choice_ids, totals, now=None):
         key = ":".join(
             map(str, ("evr:poll-days", poll.pk, zone, last_day_starts.isoformat(), version[0]))
         )
-    by_day = _cached(key)
-    if by_day is None:
-        by_day = _votes_by_day(poll, zone, last_day_starts)
-        _keep(key, by_day)
-    return _cumulative(by_day, tuple(choice_ids), tuple(totals), first_day, last_day)
+    choice_ids = tuple(choice_ids)
+    earlier = _local_earlier_points.get((key, choice_ids, first_day)) if key else None
+    if earlier is None:
+        by_day = _cached(key)
+        if by_day is None:
+            by_day = _votes_by_day(poll, zone, last_day_starts)
+            _keep(key, by_day)
+        earlier = _earlier_points(by_day, choice_ids, first_day, last_day)
+        if key:
+            _local_earlier_points.set((key, choice_ids, first_day), earlier, HISTORY_CACHE_TTL)
+    points, step = earlier
+    if points is None:
+        return PollHistory(choice_ids=choice_ids, points=())
+    today = HistoryPoint(date=last_day, votes=tuple(totals))
+    return PollHistory(choice_ids=choice_ids, points=(*points, today), step_days=step)
 
 
 @receiver(post_save, sender=Vote, dispatch_uid="poll-history-vote-saved")
@@ -131,6 +146,7 @@ def past_votes_changed():
 
 # Entries are keyed by version and day, so a worker's copy is never stale either.
 _local_days = LocalCache(16)
+_local_earlier_points = LocalCache(16)
 
 
 def _cached(key):
@@ -171,12 +187,14 @@ def _votes_by_day(poll, zone, before):
     return by_day
 
 
-def _cumulative(by_day, choice_ids, totals, first_day, last_day):
+def _earlier_points(by_day, choice_ids, first_day, last_day):
+    """(the points before `last_day`, the days between points), or (None, 1) when the span
+    holds no day."""
     if by_day:
         first_day = min(first_day, min(by_day))
     days = (last_day - first_day).days + 1
     if days <= 0:
-        return PollHistory(choice_ids=choice_ids, points=())
+        return None, 1
     step = 1
     if days > MAX_HISTORY_POINTS:
         step = 7 * math.ceil(days / (7 * MAX_HISTORY_POINTS))
@@ -193,5 +211,4 @@ def _cumulative(by_day, choice_ids, totals, first_day, last_day):
                     running[position[choice_id]] += votes
             next_vote_day += 1
         points.append(HistoryPoint(date=day, votes=tuple(running)))
-    points.append(HistoryPoint(date=last_day, votes=totals))
-    return PollHistory(choice_ids=choice_ids, points=tuple(points), step_days=step)
+    return tuple(points), step

@@ -156,11 +156,10 @@ def polls_with_counts():
     )
 
 
-def poll_counts_refresh(poll, *, refusals=True):
-    """Read a poll's counters again (after a vote): its choices' counts, and with `refusals`
-    the counts of refused votes (which only a refused vote moves) and its closing time."""
-    if refusals:
-        poll.refresh_from_db(fields=["refused_duplicates", "refused_over_cap", "closes_at"])
+def poll_counts_refresh(poll):
+    """Read a poll's counters again (after a refused vote): its choices' counts, the counts
+    of refused votes and its closing time."""
+    poll.refresh_from_db(fields=["refused_duplicates", "refused_over_cap", "closes_at"])
     poll.counted_choices = list(choices_with_counts().filter(poll=poll))
     return poll
 

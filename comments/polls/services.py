@@ -75,6 +75,14 @@ def _count_refusal(poll, counter):
     Poll.objects.filter(pk=poll.pk).update(**{counter: F(counter) + 1})
 
 
+def _counters_follow(poll, changes):
+    """Move the counters of the poll's `counted_choices` (when it was fetched with them) as
+    the write moved them: the voter's answer shows their vote without reading the counts
+    again, and others' votes at the next refresh."""
+    for choice in getattr(poll, "counted_choices", ()):
+        choice.vote_count += changes.get(choice.pk, 0)
+
+
 def _over_ip_cap(poll, ip_hash, now):
     # A soft cap: two first votes from one address at the same instant may both get in, which
     # is fine for stopping ballot stuffing and keeps votes from queueing behind one lock.
@@ -97,6 +105,7 @@ def _move_vote(vote, *, poll, choice, reader, now):
         )
     PollChoice.objects.filter(pk=vote.choice_id).update(vote_count=F("vote_count") - 1)
     PollChoice.objects.filter(pk=choice.pk).update(vote_count=F("vote_count") + 1)
+    _counters_follow(poll, {vote.choice_id: -1, choice.pk: 1})
     vote.choice = choice
     vote.changed_at = now
     vote.save(update_fields=["choice", "changed_at"])
@@ -165,6 +174,7 @@ def _vote(*, poll, choice, reader, now):
                 created_at=now,
             )
             PollChoice.objects.filter(pk=choice.pk).update(vote_count=F("vote_count") + 1)
+        _counters_follow(poll, {choice.pk: 1})
     except IntegrityError:
         # The same reader voted in a parallel request that committed first: treat this one
         # as their second vote, never as another row.

@@ -107,7 +107,6 @@ def poll_vote(request, pk):
             response["Allow"] = "POST"
         return response
 
-    poll_counts_refresh(poll, refusals=False)
     panel = build_panel(poll, reader_choice_id=result.vote.choice_id, is_editor=reader.is_staff)
     message = result.message
     if not request.htmx:

@@ -145,6 +145,8 @@ def test_changing_a_vote_moves_it_and_never_counts_it_twice(poll, htmx):
 
     assert response.status_code == 200
     assert "Your vote is now “A city niche”." in response.text
+    assert votes_shown(response.text, choice(poll, 1)) == "0"
+    assert votes_shown(response.text, choice(poll, 2)) == "1"
     assert votes_for(poll) == {"Yes": 0, "A city niche": 1, "No": 0}
     assert Vote.objects.get(poll=poll).changed_at is not None
 
