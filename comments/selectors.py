@@ -7,17 +7,19 @@ vote) computed by subqueries.
 
 import operator
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cached_property, reduce
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import Case, Count, F, Max, Q, Subquery, When, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from evsite.caching import DISCUSSION, DISCUSSION_CHANGES, versions
+from evsite.caching import CONTENT, DISCUSSION, DISCUSSION_CHANGES, POLLS, LocalCache, versions
+from evsite.prepared import prepared_rows
 
 from .claims import CLAIM_COMMENTS_ID_PREFIX, claims_for, on_claim_for_every_reader
 from .forms import BOTH_SIDES, DEFAULT_SORT, HELPFUL_ORDER, SORTS, CommentForm, CommentListForm
@@ -41,9 +43,35 @@ def comment_for_reader(reader, comment, *, listed=True):
     return found.first()
 
 
+def just_posted(comment):
+    """A comment or reply its author has just saved, with what `comment_for_reader` adds for
+    them, without reading it again: they see their own comment whatever its status, have not
+    marked it helpful, and their vote is still the stance it was saved with."""
+    comment.current_choice_id = comment.stance_choice_id
+    comment.marked_helpful = False
+    return comment
+
+
 def article_stance_choices(article):
     """The answers of the article's polls, in their order: the stances a comment can show."""
     return list(PollChoice.objects.filter(poll__article=article).select_related("poll"))
+
+
+_stances = LocalCache(16)
+
+
+def article_stances(article):
+    """The answers of the article's polls, as `article_stance_choices`, for their ids and
+    labels only: kept in this worker under the versions that an edit of a poll moves."""
+    found = versions(CONTENT, POLLS)
+    if found is None:
+        return article_stance_choices(article)
+    key = (article.pk, *found)
+    stances = _stances.get(key)
+    if stances is None:
+        stances = tuple(article_stance_choices(article))
+        _stances.set(key, stances, KEPT_COUNTS_TTL)
+    return stances
 
 
 def default_sort(stance_choices):
@@ -440,7 +468,7 @@ def changed_counts(reader, comment):
     label = comment.anchor if comment.parent_id is None else ""
     return ChangedCounts(
         total=counts["total"],
-        stance_split=split_by_stance(article_stance_choices(article), counts["by_stance"]),
+        stance_split=split_by_stance(article_stances(article), counts["by_stance"]),
         claim_label=label,
         claim_total=counts["by_claim"].get(label, 0) if label else 0,
     )
@@ -524,10 +552,35 @@ def _kept_plus_newer(reader, article, key):
         own = article.comments.filter(reader.rows(), pk__lte=settled_up_to)
         if own.exists():
             return comment_counts(reader, article)
-    newer = _counts_of(article.comments.listed_for(reader).filter(pk__gt=settled_up_to))
+    newer = _newer_counts(reader, article, settled_up_to)
     if newer["total"] > NEWER_COMMENTS_MAX and timezone.now() - counted_at > SETTLED_AFTER:
         cache.delete(key)  # the next request counts the comments up to now as settled
     return _added(settled, newer)
+
+
+def _newer_counts(reader, article, after):
+    """`_counts_of` the comments listed after id `after` as this reader sees them. Building
+    this GROUP BY costs the ORM more than running it costs the database, and it is built
+    alike for every reader of a kind: so it is built once per worker (evsite.prepared)."""
+    if reader.user is not None:
+        kind, own = "user", {"user_id": reader.user.pk}
+    else:
+        kind, own = ("guest", {"token": reader.token}) if reader.token else ("no-token", {})
+
+    def build(after, user_id=None, token=None):
+        like = reader
+        if user_id is not None:
+            like = replace(reader, user=get_user_model()(pk=user_id))
+        elif token is not None:
+            like = replace(reader, token=token)
+        return _groups(
+            Comment.objects.filter(article_id=article.pk).listed_for(like).filter(pk__gt=after)
+        )
+
+    counts = _no_counts()
+    for group in prepared_rows(("newer-counts", article.pk, kind), build, after=after, **own):
+        _add_group(counts, group)
+    return counts
 
 
 def _settled_and_newer(reader, article):

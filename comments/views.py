@@ -30,6 +30,7 @@ from .selectors import (
     changed_counts,
     comment_for_reader,
     comment_section,
+    just_posted,
     new_comment_count,
     new_comment_form,
     thread_page_number,
@@ -208,7 +209,7 @@ def _post_comment(request, article, *, parent=None):
         messages.success(request, message)
         return redirect(created)
 
-    comment = comment_for_reader(reader, created, listed=False)
+    comment = just_posted(created)
     response = render(
         request,
         PARTIALS + "comment-posted",

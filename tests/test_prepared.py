@@ -1,0 +1,54 @@
+"""A queryset prepared once gives, with other values, the rows the ORM gives for them."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db.models import Count
+
+from evsite.prepared import prepared_rows
+
+User = get_user_model()
+
+
+@pytest.fixture
+def users(db):
+    return [
+        User.objects.create(username=name, is_staff=name != "cyd") for name in ["ann", "bo", "cyd"]
+    ]
+
+
+def test_rows_are_those_of_the_queryset_for_each_set_of_values(users):
+    built = []
+
+    def build(after, name):
+        built.append((after, name))
+        return (
+            User.objects.filter(pk__gt=after)
+            .exclude(username=name)
+            .values("is_staff")
+            .annotate(count=Count("pk"))
+            .order_by("is_staff")
+        )
+
+    for after, name in [(0, "ann"), (users[0].pk, "cyd"), (users[1].pk, "nobody"), (0, "bo")]:
+        rows = prepared_rows(("test-staff", "exclude"), build, after=after, name=name)
+        assert rows == list(build(after=after, name=name))
+
+    prepared = [call for call in built if call[0] < 0]
+    assert len(prepared) == 1  # built once with its markers, then run with each set of values
+    rows = prepared_rows(("test-staff", "exclude"), build, after=0, name="ann")
+    assert {bool(row["is_staff"]): row["count"] for row in rows} == {False: 1, True: 1}
+
+
+def test_a_value_the_sql_changes_is_run_through_the_orm_each_time(users):
+    def build(prefix):
+        # "startswith" sends "an%", not the value itself: there is no parameter to replace.
+        return User.objects.filter(username__startswith=prefix).values("username")
+
+    assert prepared_rows(("test-prefix",), build, prefix="an") == [{"username": "ann"}]
+    assert prepared_rows(("test-prefix",), build, prefix="c") == [{"username": "cyd"}]
+    assert prepared_rows(("test-prefix",), build, prefix="x") == []
+
+
+def test_only_numbers_and_text_can_be_marked(users):
+    with pytest.raises(TypeError):
+        prepared_rows(("test-bool",), lambda flag: User.objects.values("pk"), flag=True)
