@@ -239,6 +239,12 @@ def _request_key(request, scope=""):
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def filled(parts, token, stamp):
+    """A page cut at its placeholders (`placeholder_parts`) with a reader's CSRF token and
+    form stamp (bytes) put in."""
+    return stamp.join([token.join(pieces) for pieces in parts])
+
+
 def placeholder_parts(content):
     """The content cut at its placeholders, to be joined again with a reader's own values
     (`with_reader_values`): the pieces between stamp placeholders, each cut at its CSRF
@@ -454,6 +460,7 @@ class PageCacheMiddleware:
             self.csrf.process_request(request)  # what the inner middleware would have read
             response = page.response()  # its headers already say it may be shared
             response["ETag"] = etag
+            _mark_shared_copy(request, key, page)
             return self.with_reader_values(request, response)
         response = self.get_response(request)
         marked = getattr(response, "shared_versions", None)
@@ -468,6 +475,7 @@ class PageCacheMiddleware:
                 _share_page(key, page)
                 local_pages.set(key, page, page.ttl)
                 response["ETag"] = page.etag(request)
+                _mark_shared_copy(request, key, page)
         return self.with_reader_values(request, response)
 
     def _guest_copy(self, request):
@@ -513,7 +521,7 @@ class PageCacheMiddleware:
             token = csrf_token(request).encode() if has_csrf else b""
             if has_csrf:
                 self._send_cookie_only_when_new(request, response)
-            response.content = stamp.join([token.join(pieces) for pieces in parts])
+            response.content = filled(parts, token, stamp)
         response["Content-Length"] = str(len(response.content))
         return response
 
@@ -527,6 +535,15 @@ class PageCacheMiddleware:
         if "public" in response.get("Cache-Control", ""):
             # A response that sets a cookie is for this reader alone.
             response["Cache-Control"] = "private, no-cache"
+
+
+# Where a request's WSGI environ says that its answer was the shared copy of a page
+# (evsite.shared_copies answers such requests from then on).
+SHARED_COPY_MARK = "evr.shared_copy"
+
+
+def _mark_shared_copy(request, key, page):
+    request.META[SHARED_COPY_MARK] = (key, request.is_secure(), page.digest)
 
 
 class BumpsVersionsAdmin:

@@ -4,4 +4,10 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "evsite.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from evsite.shared_copies import SharedCopies  # noqa: E402  (needs the settings loaded)
+
+# Repeat requests for a page every reader without a session shares are answered from this
+# worker's copy before Django's request handling (evsite/shared_copies.py).
+application = SharedCopies(django_application)

@@ -1,0 +1,209 @@
+"""A shared copy answered before Django's request handling is the answer Django gives, with
+each reader's own CSRF token, cookie and form stamp; anything else still goes to Django."""
+
+import io
+import re
+import sys
+from http.cookies import SimpleCookie
+
+import pytest
+from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
+from django.middleware.csrf import _unmask_cipher_token
+
+from evsite.caching import DISCUSSION, bump
+from evsite.shared_copies import SharedCopies
+from tests.conftest import element, post_comment
+
+TOKENS_AND_STAMPS = re.compile(
+    rb'(name="csrfmiddlewaretoken" value="|"x-csrftoken": "|name="rendered_at" value=")[^"]+"'
+)
+
+
+class CountingDjango:
+    """Django's WSGI application, counting the requests that reach it."""
+
+    def __init__(self):
+        self.handler = WSGIHandler()
+        self.requests = 0
+
+    def __call__(self, environ, start_response):
+        self.requests += 1
+        return self.handler(environ, start_response)
+
+
+class Browser:
+    """A browser calling the site's WSGI application directly, keeping its cookies."""
+
+    def __init__(self, application, **cookies):
+        self.application = application
+        self.cookies = dict(cookies)
+
+    def get(self, path, *, method="GET", **headers):
+        path, _, query = path.partition("?")
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "testserver",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": sys.stderr,
+        }
+        if self.cookies:
+            environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for name, value in headers.items():
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+        seen = []
+        # As Django's test client does: a request must not close the test's transaction.
+        signals.request_started.disconnect(close_old_connections)
+        signals.request_finished.disconnect(close_old_connections)
+        try:
+            body = self.application(
+                environ, lambda status, headers, *_: seen.append((status, headers))
+            )
+            content = b"".join(body)
+            getattr(body, "close", lambda: None)()
+        finally:
+            signals.request_started.connect(close_old_connections)
+            signals.request_finished.connect(close_old_connections)
+        status, header_list = seen[0]
+        for name, value in header_list:
+            if name == "Set-Cookie":
+                for morsel in SimpleCookie(value).values():
+                    self.cookies[morsel.key] = morsel.value
+        return Answer(int(status.split()[0]), header_list, content)
+
+
+class Answer:
+    def __init__(self, status_code, header_list, content):
+        self.status_code, self.header_list, self.content = status_code, header_list, content
+        self.text = content.decode()
+
+    def headers(self, *, less=()):
+        return {name: value for name, value in self.header_list if name not in less}
+
+    def __getitem__(self, name):
+        return self.headers()[name]
+
+
+@pytest.fixture
+def django_app(db):
+    return CountingDjango()
+
+
+@pytest.fixture
+def site(django_app):
+    return SharedCopies(django_app)
+
+
+def test_a_repeat_request_is_answered_before_django_with_the_page_django_gave(
+    site, django_app, seeded_article
+):
+    url = seeded_article.get_absolute_url()
+    reader = Browser(site)
+    reader.get(url)  # rendered, and kept as the shared copy; sets the reader's CSRF cookie
+    by_django = Browser(django_app, **reader.cookies).get(url)  # that copy, from Django
+    assert django_app.requests == 2
+
+    copy = reader.get(url)
+
+    assert django_app.requests == 2
+    assert copy.status_code == 200
+    assert copy.headers() == by_django.headers()  # ETag, Cache-Control, Vary, CSP and all
+    assert "public" in copy["Cache-Control"] and "Set-Cookie" not in copy.headers()
+    assert TOKENS_AND_STAMPS.sub(b"", copy.content) == TOKENS_AND_STAMPS.sub(b"", by_django.content)
+    token = element(copy.text, "#comment-form [name=csrfmiddlewaretoken]")["value"]
+    assert _unmask_cipher_token(token) == reader.cookies["csrftoken"]
+
+
+def test_a_new_reader_gets_their_own_cookie_and_a_token_django_accepts(
+    site, django_app, seeded_article, make_client
+):
+    url = seeded_article.get_absolute_url()
+    Browser(site).get(url)  # rendered and kept: the next readers get the copy
+    seen = django_app.requests
+
+    newcomer = Browser(site)
+    copy = newcomer.get(url)
+
+    assert django_app.requests == seen
+    assert copy["Cache-Control"] == "private, no-cache"  # it sets their cookie
+    secret = newcomer.cookies["csrftoken"]
+    assert len(secret) == 32
+    token = element(copy.text, "#comment-form [name=csrfmiddlewaretoken]")["value"]
+    assert _unmask_cipher_token(token) == secret
+    stamp = element(copy.text, "#comment-form [name=rendered_at]")["value"]
+    strict = make_client(enforce_csrf_checks=True)
+    strict.cookies["csrftoken"] = secret
+    posted = post_comment(
+        strict, seeded_article, csrfmiddlewaretoken=token, rendered_at=stamp, body="Mine."
+    )
+    assert posted.status_code == 422  # the CSRF check passed; the stamp is only too new
+    assert "quick" in posted.text.lower() or "fast" in posted.text.lower()
+
+
+def test_a_write_sends_the_next_request_to_django_and_shows_it(
+    site, django_app, seeded_article, client
+):
+    url = seeded_article.get_absolute_url()
+    reader = Browser(site)
+    reader.get(url)
+    reader.get(url)
+    reader.get(url)
+    seen = django_app.requests
+    post_comment(client, seeded_article, body="A comment written meanwhile.")
+    bump(DISCUSSION)  # as another worker's write would, read here at once
+
+    page = reader.get(url)
+
+    assert django_app.requests == seen + 1
+    assert "A comment written meanwhile." in page.text
+
+
+@pytest.mark.parametrize(
+    ("cookies", "method", "headers"),
+    [
+        ({"sessionid": "abc"}, "GET", {}),
+        ({"messages": "waiting"}, "GET", {}),
+        ({"csrftoken": "not-a-secret"}, "GET", {}),
+        ({}, "HEAD", {}),
+        ({}, "GET", {"If-None-Match": '"x"'}),
+        ({}, "GET", {"Host": "elsewhere.example"}),
+    ],
+    ids=["session", "message", "odd-csrf-cookie", "head", "conditional", "other-host"],
+)
+def test_requests_it_does_not_answer_go_to_django(
+    site, django_app, seeded_article, cookies, method, headers
+):
+    url = seeded_article.get_absolute_url()
+    Browser(site).get(url)
+    Browser(site).get(url)
+    seen = django_app.requests
+
+    answer = Browser(site, **cookies).get(url, method=method, **headers)
+
+    assert django_app.requests == seen + 1
+    if "Host" in headers:
+        assert answer.status_code == 400
+
+
+def test_a_copy_seen_over_https_is_not_given_over_http(seeded_article, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    django_app = CountingDjango()  # its middleware reads these settings as it starts
+    site = SharedCopies(django_app)
+    url = seeded_article.get_absolute_url()
+    Browser(site).get(url, X_FORWARDED_PROTO="https")
+    seen = django_app.requests
+
+    assert Browser(site).get(url, X_FORWARDED_PROTO="https").status_code == 200
+    assert django_app.requests == seen
+    plain = Browser(site).get(url)
+    assert plain.status_code == 301
+    assert django_app.requests == seen + 1
