@@ -382,6 +382,41 @@ def _page_versions(version_names, scope):
     return (*shared, *own)
 
 
+# Where the WSGI environ keeps a session read for `guest_copy`, for the rest of the request.
+LOADED_SESSION = "evr.session"
+
+
+def guest_copy(request):
+    """(key, page) for a guest with a session (not signed in) asking again, with a GET, for
+    a page this worker keeps their own copy of (`page_cache`), if it is current; else None.
+    The session is read only then, into `request.session`, which `SessionMiddleware` uses on
+    any other answer."""
+    if request.method != "GET" or request.COOKIES.get("messages"):
+        return None
+    if not _pages_with_own_copies.get(_request_key(request)):
+        return None  # nothing to serve: the session is not read here
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    session = request.META.get(LOADED_SESSION)  # read before Django's handling began
+    if session is None or session.session_key != session_key:
+        session = request.META[LOADED_SESSION] = _session_engine().SessionStore(session_key)
+    request.session = session
+    try:
+        if AUTH_SESSION_KEY in session or "_messages" in session:
+            return None
+        if session.is_empty():  # gone: SessionMiddleware deletes its cookie
+            return None
+    except DatabaseError:
+        return None  # the view's answer says what is wrong
+    scope = guest_cache_scope(session)
+    key = _request_key(request, scope)
+    page = local_pages.get(key)
+    if page is None or page.names[-1] != scope:
+        return None
+    if _page_versions(page.names[:-1], scope) != page.values:
+        return None
+    return key, page
+
+
 def limit_cache_ttl(response, seconds):
     """Keep a cached copy of `response` no longer than `seconds` (None: no limit of its own),
     because something on it changes by itself then (an Edit link that expires)."""
@@ -479,33 +514,18 @@ class PageCacheMiddleware:
         return self.with_reader_values(request, response)
 
     def _guest_copy(self, request):
-        """A guest with a session (not signed in) asking again for a page this worker keeps
-        their own copy of (`page_cache`), if it is current: served from here, without the URL
-        resolver, the view or the middleware below, with the headers they would add. The
-        session read here is the one `SessionMiddleware` uses on any other answer."""
-        if request.method != "GET" or request.COOKIES.get("messages"):
+        """A guest's own copy of a page (`guest_copy`), served from here, without the URL
+        resolver, the view or the middleware below, with the headers they would add."""
+        found = guest_copy(request)
+        if found is None:
             return None
-        if not _pages_with_own_copies.get(_request_key(request)):
-            return None  # nothing to serve: the session is not read here
-        session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-        request.session = session = _session_engine().SessionStore(session_key)
-        try:
-            if AUTH_SESSION_KEY in session or "_messages" in session:
-                return None
-            if session.is_empty():  # gone: SessionMiddleware deletes its cookie
-                return None
-        except DatabaseError:
-            return None  # the view's answer says what is wrong
-        scope = guest_cache_scope(session)
-        page = local_pages.get(_request_key(request, scope))
-        if page is None or page.names[-1] != scope:
-            return None
-        if _page_versions(page.names[:-1], scope) != page.values:
-            return None
+        key, page = found
         self.csrf.process_request(request)  # what the inner middleware would have read
         response = _own_copy(request, page)
         patch_vary_headers(response, ["Cookie"])  # as SessionMiddleware does
         response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
+        if response.status_code == 200:
+            _mark_shared_copy(request, key, page)
         return response
 
     def with_reader_values(self, request, response):

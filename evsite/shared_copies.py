@@ -28,16 +28,17 @@ from .caching import (
     SHARED_COPY_MARK,
     LocalCache,
     _may_share,
+    _private,
     _request_key,
     _shareable,
     filled,
+    guest_copy,
     local_pages,
 )
 from .csrf import masked_secret, random_csrf_string
 
 # What differs between two readers' answers of one copy: worked out for each request.
 PER_READER_HEADERS = {"set-cookie", "etag", "content-length", "cache-control"}
-PRIVATE = "private, no-cache"  # an answer that sets a cookie is for its reader alone
 _SECRET_CHARS = frozenset(CSRF_ALLOWED_CHARS)
 
 
@@ -76,18 +77,17 @@ class SharedCopies:
         if settings.CSRF_USE_SESSIONS or "HTTP_IF_NONE_MATCH" in environ:
             return None
         request = WSGIRequest(environ)
-        if not _may_share(request):
-            return None
         try:
-            key = _request_key(request)  # reads the host as Django checks it
-        except DisallowedHost:
+            found = _shared_copy(request) if _may_share(request) else guest_copy(request)
+        except DisallowedHost:  # a host Django refuses
             return None
-        page = local_pages.get(key)
-        if page is None:
+        if found is None:
             return None
+        key, page = found
         headers = self.headers.get((key, request.is_secure(), page.digest))
-        if headers is None or not page.is_current(shared=True):
+        if headers is None:
             return None
+        shared = key == _request_key(request)
         cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
         if cookie is not None and not _is_secret(cookie):
             return None  # Django's CSRF middleware says what to do with it
@@ -102,11 +102,20 @@ class SharedCopies:
             *headers,
             ("Content-Length", str(len(body))),
             ("ETag", page.etag(request)),
-            ("Cache-Control", PRIVATE if sets_cookie else _shared_cache_control()),
+            ("Cache-Control", _cache_control(shared=shared and not sets_cookie)),
         ]
         if sets_cookie:
             headers.append(("Set-Cookie", _csrf_cookie(secret)))
         return "200 OK", headers, body
+
+
+def _shared_copy(request):
+    """(key, page) of the copy every reader without a session shares, if it is current."""
+    key = _request_key(request)
+    page = local_pages.get(key)
+    if page is None or not page.is_current(shared=True):
+        return None
+    return key, page
 
 
 def _is_secret(cookie):
@@ -114,9 +123,11 @@ def _is_secret(cookie):
     return len(cookie) == CSRF_SECRET_LENGTH and _SECRET_CHARS.issuperset(cookie)
 
 
-@lru_cache(maxsize=1)
-def _shared_cache_control():
-    return _shareable(HttpResponse())["Cache-Control"]
+@lru_cache(maxsize=2)
+def _cache_control(*, shared):
+    """As `PageCacheMiddleware` marks a shared copy, or a reader's own (or one that sets
+    their cookie)."""
+    return (_shareable if shared else _private)(HttpResponse())["Cache-Control"]
 
 
 def _csrf_cookie(secret):

@@ -11,6 +11,7 @@ from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
 from django.middleware.csrf import _unmask_cipher_token
+from django.urls import reverse
 
 from evsite.caching import DISCUSSION, bump
 from evsite.shared_copies import SharedCopies
@@ -207,3 +208,59 @@ def test_a_copy_seen_over_https_is_not_given_over_http(seeded_article, settings)
     plain = Browser(site).get(url)
     assert plain.status_code == 301
     assert django_app.requests == seen + 1
+
+
+@pytest.fixture
+def voted(client, seeded_article):
+    """The seeded poll, and the cookies of a guest who voted in it (so they see results)."""
+    poll = seeded_article.polls.get()
+    client.post(
+        reverse("comments:poll_vote", kwargs={"pk": poll.pk}),
+        {"choice": poll.choices.first().pk},
+    )
+    client.get(seeded_article.get_absolute_url())  # shows the "vote counted" message once
+    return poll, {name: morsel.value for name, morsel in client.cookies.items()}
+
+
+def test_a_guest_with_a_session_gets_their_own_copy_before_django(site, django_app, voted, client):
+    poll, cookies = voted
+    results = reverse("comments:poll_results", kwargs={"pk": poll.pk})
+    guest = Browser(site, **cookies)
+    guest.get(results, HX_Request="true")  # rendered by the view: their own copy
+    by_django = guest.get(results, HX_Request="true")  # that copy, from PageCacheMiddleware
+    seen = django_app.requests
+
+    copy = guest.get(results, HX_Request="true")
+
+    assert django_app.requests == seen
+    assert copy.headers() == by_django.headers()
+    assert copy["Cache-Control"] == "private, no-cache"
+    assert TOKENS_AND_STAMPS.sub(b"", copy.content) == TOKENS_AND_STAMPS.sub(b"", by_django.content)
+    assert "✓ Your vote" in copy.text
+
+    # Their next write shows at once: Django answers, with the vote moved.
+    client.post(
+        reverse("comments:poll_vote", kwargs={"pk": poll.pk}),
+        {"choice": poll.choices.last().pk},
+    )
+    moved = guest.get(results, HX_Request="true")
+    assert django_app.requests == seen + 1
+    yours = element(moved.text, ".poll__result--yours")
+    assert int(yours["data-choice-id"]) == poll.choices.last().pk
+
+
+def test_another_guest_never_gets_a_copy_that_is_not_theirs(site, django_app, voted, make_client):
+    poll, cookies = voted
+    results = reverse("comments:poll_results", kwargs={"pk": poll.pk})
+    Browser(site, **cookies).get(results, HX_Request="true")
+    Browser(site, **cookies).get(results, HX_Request="true")
+    other = make_client()
+    post_comment(other, poll.article, body="I have a session, and no vote.")
+    seen = django_app.requests
+
+    theirs = Browser(site, **{name: m.value for name, m in other.cookies.items()}).get(
+        results, HX_Request="true"
+    )
+
+    assert django_app.requests == seen + 1
+    assert "✓ Your vote" not in theirs.text
