@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache, wraps
 from importlib import import_module
@@ -50,6 +51,10 @@ PAGE_KEY = "evr:page:{}"
 # Pages show relative times ("3 minutes ago") and poll deadlines: even with no write, an
 # entry is rendered again after this long.
 PAGE_TTL = 60
+# While one worker renders a shared copy again, the others serve the one before for at
+# most this long (`_shared_copy_to_serve`).
+STAND_IN_SECONDS = 5
+RENDER_CLAIM_KEY = "evr:rendering:{}"
 # How long a CDN may serve an anonymous page, and serve it stale while it fetches a new one.
 SHARED_MAX_AGE = 10
 STALE_WHILE_REVALIDATE = 30
@@ -266,6 +271,7 @@ class CachedPage:
     headers: dict
     ttl: int
     digest: str
+    fresh_until: float = 0.0  # time.time() when it is to be rendered again regardless
 
     @classmethod
     def of(cls, response, names, values):
@@ -277,13 +283,21 @@ class CachedPage:
         ttl = min(PAGE_TTL, getattr(response, "cache_ttl", PAGE_TTL))
         digest = hashlib.sha256(response.content).hexdigest()
         parts = placeholder_parts(response.content)
-        return cls(names, values, parts, headers, ttl, digest)
+        return cls(names, values, parts, headers, ttl, digest, time.time() + ttl)
 
     def is_current(self, *, shared=False):
         """Whether the page was rendered at the current versions (`shared`: as this worker
-        read them for readers without a session, `shared_versions`)."""
+        read them for readers without a session, `shared_versions`) less than its `ttl`
+        ago."""
+        if time.time() >= self.fresh_until:
+            return False
         current = shared_versions(*self.names) if shared else versions(*self.names)
         return current == self.values
+
+    def may_stand_in(self):
+        """Whether this copy, no longer current, may still be served while its successor
+        is rendered elsewhere (`STAND_IN_SECONDS`)."""
+        return time.time() < self.fresh_until + STAND_IN_SECONDS
 
     def etag(self, request):
         # The page holds the reader's CSRF token, masked anew each time: any mask of the same
@@ -435,9 +449,45 @@ def _shared_page(key):
 
 def _share_page(key, page):
     try:
-        cache.set(PAGE_KEY.format(key), page, page.ttl)
+        cache.set(PAGE_KEY.format(key), page, page.ttl + STAND_IN_SECONDS)
     except CACHE_ERRORS as error:
         _cache_failed(error)
+
+
+def _shared_copy_to_serve(key):
+    """(the shared copy of a page to serve, or None when this request is to render it,
+    whether this request claimed the rendering, whether the copy stands in for one being
+    rendered elsewhere).
+
+    The current copy, from this worker or the shared cache. Failing that, the copy before,
+    while another worker renders its successor: a write or the time outdates a popular page
+    for every worker at once, and it is rendered once, with no reader waiting for it but
+    the one whose request renders it."""
+    page = local_pages.get(key)
+    if page is not None and page.is_current(shared=True):
+        return page, False, False
+    shared = _shared_page(key)
+    if shared is not None and shared.is_current(shared=True):
+        local_pages.set(key, shared, shared.ttl + STAND_IN_SECONDS)
+        return shared, False, False
+    before = page or shared
+    claimed = _claim_render(key)
+    if claimed or before is None or not before.may_stand_in():
+        return None, claimed, False
+    return before, False, True
+
+
+def _claim_render(key):
+    """Whether this worker is the one to render the page now (no other worker is)."""
+    try:
+        return cache.add(RENDER_CLAIM_KEY.format(key), True, STAND_IN_SECONDS)
+    except CACHE_ERRORS:
+        return True
+
+
+def _render_done(key):
+    with suppress(CACHE_ERRORS):
+        cache.delete(RENDER_CLAIM_KEY.format(key))
 
 
 def _private(response, etag=None):
@@ -486,18 +536,22 @@ class PageCacheMiddleware:
                 return self.with_reader_values(request, copy)
             return self.with_reader_values(request, self.get_response(request))
         key = _request_key(request)
-        page = local_pages.get(key) or _shared_page(key)
-        if page is not None and page.is_current(shared=True):
-            local_pages.set(key, page, page.ttl)
+        page, claimed, stands_in = _shared_copy_to_serve(key)
+        if page is not None:
             etag = page.etag(request)
             if etag in request.headers.get("If-None-Match", ""):
                 return _shareable(HttpResponseNotModified(), etag)
             self.csrf.process_request(request)  # what the inner middleware would have read
             response = page.response()  # its headers already say it may be shared
             response["ETag"] = etag
-            _mark_shared_copy(request, key, page)
+            if not stands_in:
+                _mark_shared_copy(request, key, page)
             return self.with_reader_values(request, response)
-        response = self.get_response(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            if claimed:
+                _render_done(key)
         marked = getattr(response, "shared_versions", None)
         if marked:
             forgotten, read_at = response.shared_versions_read
@@ -508,7 +562,7 @@ class PageCacheMiddleware:
             page = CachedPage.of(response, *marked)
             if page.ttl > 0:
                 _share_page(key, page)
-                local_pages.set(key, page, page.ttl)
+                local_pages.set(key, page, page.ttl + STAND_IN_SECONDS)
                 response["ETag"] = page.etag(request)
                 _mark_shared_copy(request, key, page)
         return self.with_reader_values(request, response)

@@ -15,7 +15,9 @@ from comments.stamps import stamp_is_too_fast
 from evsite.caching import (
     CSRF_PLACEHOLDER,
     DISCUSSION,
+    PAGE_TTL,
     SHARED_VERSIONS_MAX_AGE,
+    STAND_IN_SECONDS,
     VERSION_KEY,
     local_pages,
 )
@@ -363,3 +365,36 @@ def test_readers_without_a_session_see_a_write_made_on_another_worker_within_a_s
     later = time.monotonic() + SHARED_VERSIONS_MAX_AGE
     monkeypatch.setattr("evsite.caching.time.monotonic", lambda: later)
     assert "Posted elsewhere." in client.get(url).text
+
+
+def test_while_another_worker_renders_a_page_again_readers_without_a_session_get_the_copy_before(
+    make_client, client, discussed, monkeypatch
+):
+    url = discussed.get_absolute_url()
+    reader = make_client()
+    reader.get(url)
+    post_comment(client, discussed, body="Written meanwhile.")
+    monkeypatch.setattr("evsite.caching._claim_render", lambda key: False)  # another worker's
+
+    stand_in = reader.get(url)
+    assert stand_in.status_code == 200
+    assert "Written meanwhile." not in comment_bodies(stand_in)
+    assert "Written meanwhile." in comment_bodies(client.get(url))  # its author sees it
+
+    monkeypatch.undo()  # that rendering is done, or this worker claims the next one
+    assert "Written meanwhile." in comment_bodies(reader.get(url))
+
+
+def test_a_copy_too_old_to_stand_in_is_rendered_again_whoever_renders_it(
+    make_client, discussed, monkeypatch
+):
+    url = discussed.get_absolute_url()
+    reader = make_client()
+    reader.get(url)
+    Comment.objects.filter(body="The first comment.").update(body="Changed behind our back.")
+    monkeypatch.setattr("evsite.caching._claim_render", lambda key: False)
+    assert "Changed behind our back." not in reader.get(url).text
+
+    later = time.time() + PAGE_TTL + STAND_IN_SECONDS
+    monkeypatch.setattr("evsite.caching.time.time", lambda: later)
+    assert "Changed behind our back." in reader.get(url).text
