@@ -23,7 +23,7 @@ from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache
 from django.db import DatabaseError, transaction
 from django.http import HttpResponse, HttpResponseNotModified
 from django.middleware.csrf import CsrfViewMiddleware
@@ -383,14 +383,15 @@ def _own_copy(request, page):
     return _private(page.response(), etag)
 
 
-def _page_versions(version_names, scope):
+def _page_versions(version_names, scope, *, own=None):
     """The versions a page is keyed by. A reader's own copy takes the shared ones as this
     worker read them at most a second ago (`shared_versions`), and their own version as it
-    is now: every write of theirs moves that on, so they see it at once, and others' writes
-    within a second."""
+    is now (`own`, when the caller has just read it): every write of theirs moves that on,
+    so they see it at once, and others' writes within a second."""
     if not scope:
         return versions(*version_names)
-    shared, own = shared_versions(*version_names), versions(scope)
+    shared = shared_versions(*version_names)
+    own = (own,) if own is not None else versions(scope)
     if shared is None or own is None:
         return None
     return (*shared, *own)
@@ -411,8 +412,10 @@ def guest_copy(request):
         return None  # nothing to serve: the session is not read here
     session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
     session = request.META.get(LOADED_SESSION)  # read before Django's handling began
+    own = None
     if session is None or session.session_key != session_key:
         session = request.META[LOADED_SESSION] = _session_engine().SessionStore(session_key)
+        own = _read_with_session(session, _guest_scopes.get(session_key))
     request.session = session
     try:
         if AUTH_SESSION_KEY in session or "_messages" in session:
@@ -422,13 +425,41 @@ def guest_copy(request):
     except DatabaseError:
         return None  # the view's answer says what is wrong
     scope = guest_cache_scope(session)
+    _guest_scopes.set(session_key, scope, PAGE_TTL)
     key = _request_key(request, scope)
     page = local_pages.get(key)
     if page is None or page.names[-1] != scope:
         return None
-    if _page_versions(page.names[:-1], scope) != page.values:
+    if own is not None and own[0] != scope:
+        own = None  # the session names another reader now
+    own_version = own[1] if own is not None else None
+    if _page_versions(page.names[:-1], scope, own=own_version) != page.values:
         return None
     return key, page
+
+
+# The scope each session key had when this worker last read it: a guest's next request
+# reads their session and their own version together (`_read_with_session`).
+_guest_scopes = LocalCache(4096)
+
+
+def _read_with_session(session, scope):
+    """Read a cached session together with the version of the scope it had last time, in
+    one round trip to the shared cache: (that scope, its version), or None. The session's
+    data is kept in it as its own `load()` would keep it; a session that is not in the
+    cache is read as usual."""
+    if scope is None or not session.session_key or not hasattr(type(session), "cache_key"):
+        return None  # (asking a store without a key for its cache key would make one)
+    if settings.SESSION_CACHE_ALIAS != DEFAULT_CACHE_ALIAS:
+        return None
+    version_key = VERSION_KEY.format(scope)
+    try:
+        found = cache.get_many([session.cache_key, version_key])
+    except CACHE_ERRORS:
+        return None
+    if session.cache_key in found:
+        session._session_cache = found[session.cache_key]
+    return (scope, found[version_key]) if version_key in found else None
 
 
 def limit_cache_ttl(response, seconds):

@@ -8,12 +8,15 @@ from http.cookies import SimpleCookie
 
 import pytest
 from django.core import signals
+from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
 from django.middleware.csrf import _unmask_cipher_token
 from django.urls import reverse
 
-from evsite.caching import DISCUSSION, bump
+from comments.readers import READER_TOKEN_SESSION_KEY
+from evsite.caching import DISCUSSION, VERSION_KEY, bump
+from evsite.sessions import SessionStore
 from evsite.shared_copies import SharedCopies
 from tests.conftest import element, post_comment
 
@@ -264,3 +267,19 @@ def test_another_guest_never_gets_a_copy_that_is_not_theirs(site, django_app, vo
 
     assert django_app.requests == seen + 1
     assert "✓ Your vote" not in theirs.text
+
+
+def test_a_guests_write_on_another_worker_shows_on_their_next_request(site, django_app, voted):
+    poll, cookies = voted
+    results = reverse("comments:poll_results", kwargs={"pk": poll.pk})
+    guest = Browser(site, **cookies)
+    guest.get(results, HX_Request="true")
+    guest.get(results, HX_Request="true")
+    guest.get(results, HX_Request="true")  # from their copy, session and version read together
+    seen = django_app.requests
+    token = SessionStore(cookies["sessionid"])[READER_TOKEN_SESSION_KEY]
+    cache.incr(VERSION_KEY.format(f"reader:guest:{token}"))  # as their write elsewhere does
+
+    guest.get(results, HX_Request="true")
+
+    assert django_app.requests == seen + 1  # rendered again for them, not their old copy
