@@ -1207,6 +1207,14 @@ def run_rounds(args, processes, servers, endpoints):
     """Each round: the ceiling, then every endpoint that answered its check, in turn."""
     ceiling = Endpoint("ceiling", "ceiling", "ceiling", "/")
     measured = [endpoint for endpoint in endpoints if not endpoint.problem]
+    if args.warmup > 0:
+        # "Warm" as a site in use is: every worker has served each page before (the checks
+        # above reached one worker only). Not measured.
+        warm = argparse.Namespace(**{**vars(args), "seconds": args.warmup})
+        for endpoint in measured:
+            if endpoint.is_get:
+                run_wrk(processes, endpoint, [s.port for s in servers[endpoint.size]], warm, "w")
+        print(f"  warm-up: {args.warmup} s of load on each GET endpoint, not measured")
     rounds_data = []
     for number in range(1, args.rounds + 1):
         row = {}
@@ -1247,6 +1255,9 @@ def main():
     parser.add_argument("--servers", type=int, choices=[1, 2], default=1)
     parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--warmup", type=int, default=1, help="seconds of unmeasured load on each GET first"
+    )
     parser.add_argument("--connections", type=int, default=16, help="wrk connections in all")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
     parser.add_argument(
