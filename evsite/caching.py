@@ -107,6 +107,7 @@ def forget_shared_versions():
     global _forgotten
     _forgotten += 1
     _shared_versions.clear()
+    _standing_in.clear()
 
 
 _forgotten = 0  # how many times the worker forgot them: a read from before is no good then
@@ -497,6 +498,9 @@ def _shared_copy_to_serve(key):
     page = local_pages.get(key)
     if page is not None and page.is_current(shared=True):
         return page, False, False
+    standing_in = _standing_in.get(key)
+    if standing_in is not None:
+        return standing_in, False, True
     shared = _shared_page(key)
     if shared is not None and shared.is_current(shared=True):
         local_pages.set(key, shared, shared.ttl + STAND_IN_SECONDS)
@@ -505,7 +509,14 @@ def _shared_copy_to_serve(key):
     claimed = _claim_render(key)
     if claimed or before is None or not before.may_stand_in():
         return None, claimed, False
+    _standing_in.set(key, before, STAND_IN_RECHECK_SECONDS)
     return before, False, True
+
+
+# A worker serving a copy that stands in looks again for its successor this often, not on
+# every request.
+STAND_IN_RECHECK_SECONDS = 0.2
+_standing_in = LocalCache()
 
 
 def _claim_render(key):
