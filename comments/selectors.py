@@ -7,7 +7,7 @@ vote) computed by subqueries.
 
 import operator
 from collections import Counter, deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property, reduce
 
@@ -568,11 +568,13 @@ def _newer_counts(reader, article, after):
         kind, own = ("guest", {"token": reader.token}) if reader.token else ("no-token", {})
 
     def build(after, user_id=None, token=None):
-        like = reader
+        # Only whose rows are theirs differs between readers of a kind (moderators are
+        # counted by `comment_counts`).
+        like = Reader()
         if user_id is not None:
-            like = replace(reader, user=get_user_model()(pk=user_id))
+            like = Reader(user=get_user_model()(pk=user_id))
         elif token is not None:
-            like = replace(reader, token=token)
+            like = Reader(token=token)
         return _groups(
             Comment.objects.filter(article_id=article.pk).listed_for(like).filter(pk__gt=after)
         )

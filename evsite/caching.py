@@ -13,6 +13,7 @@
 
 import hashlib
 import logging
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -52,7 +53,7 @@ PAGE_KEY = "evr:page:{}"
 # entry is rendered again after this long.
 PAGE_TTL = 60
 # While one worker renders a shared copy again, the others serve the one before for at
-# most this long (`_shared_copy_to_serve`).
+# most this long (`shared_copy_to_serve`).
 STAND_IN_SECONDS = 5
 RENDER_CLAIM_KEY = "evr:rendering:{}"
 # How long a CDN may serve an anonymous page, and serve it stale while it fetches a new one.
@@ -205,7 +206,7 @@ class LocalCache:
 local_pages = LocalCache()
 
 
-# The pages (as `_request_key` names them without a scope) some reader with a session has
+# The pages (as `request_key` names them without a scope) some reader with a session has
 # their own copy of in this worker.
 _pages_with_own_copies = LocalCache(4096)
 
@@ -214,7 +215,7 @@ def cache_scope(request):
     """Whose copy of a page this request may get: "" for a reader without a session (what
     every such reader sees), the reader's own version name for a reader with a session, or
     None when the page must be rendered afresh (not a GET, a message waiting to be shown)."""
-    if _may_share(request):
+    if may_share(request):
         return ""
     if request.method not in ("GET", "HEAD") or request.COOKIES.get("messages"):
         return None
@@ -223,7 +224,7 @@ def cache_scope(request):
     return reader_cache_scope(request)
 
 
-def _may_share(request):
+def may_share(request):
     """A GET by a reader with no session and no message waiting: they see what every such
     reader sees."""
     return (
@@ -233,7 +234,7 @@ def _may_share(request):
     )
 
 
-def _request_key(request, scope=""):
+def request_key(request, scope=""):
     parts = [
         request.get_host(),
         request.path,
@@ -295,11 +296,6 @@ class CachedPage:
         current = shared_versions(*self.names) if shared else versions(*self.names)
         return current == self.values
 
-    def may_stand_in(self):
-        """Whether this copy, no longer current, may still be served while its successor
-        is rendered elsewhere (`STAND_IN_SECONDS`)."""
-        return time.time() < self.fresh_until + STAND_IN_SECONDS
-
     def etag(self, request):
         # The page holds the reader's CSRF token, masked anew each time: any mask of the same
         # secret is as good, so the tag names the secret the reader's cookie holds.
@@ -346,11 +342,11 @@ def page_cache(*version_names):
         def cached(request, *args, **kwargs):
             scope = cache_scope(request)
             if scope is None:
-                return _private(view(request, *args, **kwargs))
+                return private(view(request, *args, **kwargs))
             names = (*version_names, scope) if scope else version_names
             values = _page_versions(version_names, scope)
             if values is None:
-                return _private(view(request, *args, **kwargs))
+                return private(view(request, *args, **kwargs))
             if not scope:
                 # Rendered now; PageCacheMiddleware keeps it under the versions read before.
                 read = (_forgotten, time.monotonic())
@@ -358,17 +354,17 @@ def page_cache(*version_names):
                 response.shared_versions = (names, values)
                 response.shared_versions_read = read
                 return response
-            key = _request_key(request, scope)
+            key = request_key(request, scope)
             page = local_pages.get(key)
             if page is None or page.values != values:
                 response = view(request, *args, **kwargs)
                 if response.status_code != 200 or response.streaming:
-                    return _private(response)
+                    return private(response)
                 page = CachedPage.of(response, names, values)
                 if page.ttl <= 0:
-                    return _private(response)
+                    return private(response)
                 local_pages.set(key, page, page.ttl)
-                _pages_with_own_copies.set(_request_key(request), True, page.ttl)
+                _pages_with_own_copies.set(request_key(request), True, page.ttl)
             return _own_copy(request, page)
 
         return cached
@@ -380,8 +376,8 @@ def _own_copy(request, page):
     """A reader's own copy of a page, or a 304 when theirs still matches."""
     etag = page.etag(request)
     if etag in request.headers.get("If-None-Match", ""):
-        return _private(HttpResponseNotModified(), etag)
-    return _private(page.response(), etag)
+        return private(HttpResponseNotModified(), etag)
+    return private(page.response(), etag)
 
 
 def _page_versions(version_names, scope, *, own=None):
@@ -409,7 +405,7 @@ def guest_copy(request):
     any other answer."""
     if request.method != "GET" or request.COOKIES.get("messages"):
         return None
-    if not _pages_with_own_copies.get(_request_key(request)):
+    if not _pages_with_own_copies.get(request_key(request)):
         return None  # nothing to serve: the session is not read here
     session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
     session = request.META.get(LOADED_SESSION)  # read before Django's handling began
@@ -427,7 +423,7 @@ def guest_copy(request):
         return None  # the view's answer says what is wrong
     scope = guest_cache_scope(session)
     _guest_scopes.set(session_key, scope, PAGE_TTL)
-    key = _request_key(request, scope)
+    key = request_key(request, scope)
     page = local_pages.get(key)
     if page is None or page.names[-1] != scope:
         return None
@@ -451,6 +447,8 @@ def _read_with_session(session, scope):
     cache is read as usual."""
     if scope is None or not session.session_key or not hasattr(type(session), "cache_key"):
         return None  # (asking a store without a key for its cache key would make one)
+    if pending_bumps:
+        return None  # versions() moves them on first
     if settings.SESSION_CACHE_ALIAS != DEFAULT_CACHE_ALIAS:
         return None
     version_key = VERSION_KEY.format(scope)
@@ -486,60 +484,85 @@ def _share_page(key, page):
         _cache_failed(error)
 
 
-def _shared_copy_to_serve(key):
-    """(the shared copy of a page to serve, or None when this request is to render it,
-    whether this request claimed the rendering, whether the copy stands in for one being
-    rendered elsewhere).
+@dataclass(frozen=True)
+class SharedCopyToServe:
+    """What `PageCacheMiddleware` does with a request for a shared copy: serve `page` (None:
+    render it), which `stands_in` for one being rendered elsewhere; `claim` is this
+    request's claim on the rendering, to give back once it has rendered."""
 
-    The current copy, from this worker or the shared cache. Failing that, the copy before,
-    while another worker renders its successor: a write or the time outdates a popular page
-    for every worker at once, and it is rendered once, with no reader waiting for it but
-    the one whose request renders it."""
+    page: CachedPage | None
+    stands_in: bool = False
+    claim: str | None = None
+
+
+def shared_copy_to_serve(key):
+    """The current copy, from this worker or the shared cache. Failing that, the copy
+    before, while another worker renders its successor, for at most STAND_IN_SECONDS from
+    when this worker found it outdated: a write or the time outdates a popular page for
+    every worker at once, and it is rendered once, with no reader waiting for it but the
+    one whose request renders it."""
     page = local_pages.get(key)
     if page is not None and page.is_current(shared=True):
-        return page, False, False
+        return SharedCopyToServe(page)
     standing_in = _standing_in.get(key)
     if standing_in is not None:
-        return standing_in, False, True
+        return SharedCopyToServe(standing_in, stands_in=True)
     shared = _shared_page(key)
     if shared is not None and shared.is_current(shared=True):
         local_pages.set(key, shared, shared.ttl + STAND_IN_SECONDS)
-        return shared, False, False
-    before = page or shared
-    claimed = _claim_render(key)
-    if claimed or before is None or not before.may_stand_in():
-        return None, claimed, False
+        return SharedCopyToServe(shared)
+    before = max(filter(None, (page, shared)), key=lambda copy: copy.fresh_until, default=None)
+    if before is None or not _may_stand_in(key, before):
+        return SharedCopyToServe(None)
+    claim = _claim_render(key)
+    if claim is not None:
+        return SharedCopyToServe(None, claim=claim)
     _standing_in.set(key, before, STAND_IN_RECHECK_SECONDS)
-    return before, False, True
+    return SharedCopyToServe(before, stands_in=True)
 
 
 # A worker serving a copy that stands in looks again for its successor this often, not on
 # every request.
 STAND_IN_RECHECK_SECONDS = 0.2
 _standing_in = LocalCache()
+_outdated_since = LocalCache(256)
+
+
+def _may_stand_in(key, page):
+    """Whether `page`, outdated, may still stand in: for STAND_IN_SECONDS from when this
+    worker first found it outdated."""
+    found = (key, page.digest, page.values)
+    since = _outdated_since.get(found)
+    if since is None:
+        since = time.monotonic()
+        _outdated_since.set(found, since, PAGE_TTL + STAND_IN_SECONDS)
+    return time.monotonic() - since < STAND_IN_SECONDS
 
 
 def _claim_render(key):
-    """Whether this worker is the one to render the page now (no other worker is)."""
+    """A claim on rendering the page now, or None when another worker holds one. A claim
+    lapses after STAND_IN_SECONDS, should its worker never give it back."""
+    claim = secrets.token_hex(8)
     try:
-        return cache.add(RENDER_CLAIM_KEY.format(key), True, STAND_IN_SECONDS)
+        return claim if cache.add(RENDER_CLAIM_KEY.format(key), claim, STAND_IN_SECONDS) else None
     except CACHE_ERRORS:
-        return True
+        return claim
 
 
-def _render_done(key):
+def _render_done(key, claim):
     with suppress(CACHE_ERRORS):
-        cache.delete(RENDER_CLAIM_KEY.format(key))
+        if cache.get(RENDER_CLAIM_KEY.format(key)) == claim:  # not lapsed and taken since
+            cache.delete(RENDER_CLAIM_KEY.format(key))
 
 
-def _private(response, etag=None):
+def private(response, etag=None):
     if etag:
         response["ETag"] = etag
     patch_cache_control(response, private=True, no_cache=True)
     return response
 
 
-def _shareable(response, etag=None):
+def shareable(response, etag=None):
     if etag:
         response["ETag"] = etag
     patch_vary_headers(response, ["Cookie"])
@@ -572,35 +595,36 @@ class PageCacheMiddleware:
         self.csrf = CsrfViewMiddleware(get_response)
 
     def __call__(self, request):
-        if not _may_share(request):
+        if not may_share(request):
             copy = self._guest_copy(request)
             if copy is not None:
                 return self.with_reader_values(request, copy)
             return self.with_reader_values(request, self.get_response(request))
-        key = _request_key(request)
-        page, claimed, stands_in = _shared_copy_to_serve(key)
+        key = request_key(request)
+        to_serve = shared_copy_to_serve(key)
+        page = to_serve.page
         if page is not None:
             etag = page.etag(request)
             if etag in request.headers.get("If-None-Match", ""):
-                return _shareable(HttpResponseNotModified(), etag)
+                return shareable(HttpResponseNotModified(), etag)
             self.csrf.process_request(request)  # what the inner middleware would have read
             response = page.response()  # its headers already say it may be shared
             response["ETag"] = etag
-            if not stands_in:
+            if not to_serve.stands_in:
                 _mark_shared_copy(request, key, page)
             return self.with_reader_values(request, response)
         try:
             response = self.get_response(request)
         finally:
-            if claimed:
-                _render_done(key)
+            if to_serve.claim is not None:
+                _render_done(key, to_serve.claim)
         marked = getattr(response, "shared_versions", None)
         if marked:
             forgotten, read_at = response.shared_versions_read
             if forgotten == _forgotten:  # no write of this worker's since they were read
                 _shared_versions[marked[0]] = (marked[1], read_at)
         if marked and response.status_code == 200 and not response.streaming:
-            _shareable(response)
+            shareable(response)
             page = CachedPage.of(response, *marked)
             if page.ttl > 0:
                 _share_page(key, page)

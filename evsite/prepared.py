@@ -6,6 +6,7 @@ where the values that change between runs go, keeps its SQL and the places of th
 among its parameters, and runs that SQL with the real values.
 """
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
 
 from .caching import LocalCache
@@ -40,24 +41,37 @@ def prepared_rows(key, build, **values):
 
 
 def _prepare(build, values):
+    """(database alias, SQL, parameters, {name: positions of its marker}), or _UNPREPARABLE
+    when the SQL built with the markers is not the SQL built with `values` with those
+    parameters in other places: the query's shape depends on a value (None, a list), or a
+    value is also a parameter of its own."""
     markers = {
         name: _marker(name, value, index) for index, (name, value) in enumerate(values.items())
     }
-    queryset = build(**markers)
-    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    try:
+        marked, real = build(**markers), build(**values)
+        sql, params = marked.query.get_compiler(using=marked.db).as_sql()
+        real_sql, real_params = real.query.get_compiler(using=real.db).as_sql()
+    except (EmptyResultSet, FullResultSet):
+        return _UNPREPARABLE
     places = {
         name: [position for position, param in enumerate(params) if param == marker]
         for name, marker in markers.items()
     }
-    if not all(places.values()):
+    replaced = list(params)
+    for name, positions in places.items():
+        for position in positions:
+            replaced[position] = values[name]
+    if not all(places.values()) or sql != real_sql or replaced != list(real_params):
         return _UNPREPARABLE
-    return queryset.db, sql, tuple(params), places
+    return marked.db, sql, tuple(params), places
 
 
 def _marker(name, value, index):
-    """A value no query holds of itself, of the type of `value`."""
+    """A value of the type of `value` that no query of the site holds of itself, and that
+    fits any integer column."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError(f"{name}: only ints and strings can be marked, not {value!r}")
     if isinstance(value, int):
-        return -7_036_874_417_766 - index
+        return 2_147_480_000 + index
     return f"\x00evr-marker-{index}-{name}"

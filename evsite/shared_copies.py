@@ -12,6 +12,7 @@ waiting, a CSRF cookie that is not a plain secret, a host Django would refuse, a
 whose copy is not current or whose headers this worker has not seen.
 """
 
+import logging
 import time
 from functools import lru_cache
 
@@ -24,18 +25,21 @@ from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 from comments.stamps import form_stamp
 
 from .caching import (
+    LOCAL_ENTRIES,
     PAGE_TTL,
     SHARED_COPY_MARK,
     LocalCache,
-    _may_share,
-    _private,
-    _request_key,
-    _shareable,
     filled,
     guest_copy,
     local_pages,
+    may_share,
+    private,
+    request_key,
+    shareable,
 )
 from .csrf import masked_secret, random_csrf_string
+
+logger = logging.getLogger(__name__)
 
 # What differs between two readers' answers of one copy: worked out for each request.
 PER_READER_HEADERS = {"set-cookie", "etag", "content-length", "cache-control"}
@@ -47,11 +51,17 @@ class SharedCopies:
 
     def __init__(self, application):
         self.application = application
-        # (page key, secure, page digest) -> the headers Django gave its shared copy
-        self.headers = LocalCache()
+        # (page key, secure, page digest) -> the headers Django gave the copy: room for
+        # every page the worker keeps (`local_pages`), with guests' copies coming and going
+        self.headers = LocalCache(4 * LOCAL_ENTRIES)
 
     def __call__(self, environ, start_response):
-        answer = self._answer(environ) if environ.get("REQUEST_METHOD") == "GET" else None
+        answer = None
+        if environ.get("REQUEST_METHOD") == "GET":
+            try:
+                answer = self._answer(environ)
+            except Exception:  # Django answers instead, and shows or logs what is wrong
+                logger.exception("A shared copy could not be answered before Django")
         if answer is not None:
             status, headers, body = answer
             start_response(status, headers)
@@ -78,7 +88,7 @@ class SharedCopies:
             return None
         request = WSGIRequest(environ)
         try:
-            found = _shared_copy(request) if _may_share(request) else guest_copy(request)
+            found = _shared_copy(request) if may_share(request) else guest_copy(request)
         except DisallowedHost:  # a host Django refuses
             return None
         if found is None:
@@ -87,7 +97,7 @@ class SharedCopies:
         headers = self.headers.get((key, request.is_secure(), page.digest))
         if headers is None:
             return None
-        shared = key == _request_key(request)
+        shared = key == request_key(request)
         cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
         if cookie is not None and not _is_secret(cookie):
             return None  # Django's CSRF middleware says what to do with it
@@ -111,7 +121,7 @@ class SharedCopies:
 
 def _shared_copy(request):
     """(key, page) of the copy every reader without a session shares, if it is current."""
-    key = _request_key(request)
+    key = request_key(request)
     page = local_pages.get(key)
     if page is None or not page.is_current(shared=True):
         return None
@@ -127,7 +137,7 @@ def _is_secret(cookie):
 def _cache_control(*, shared):
     """As `PageCacheMiddleware` marks a shared copy, or a reader's own (or one that sets
     their cookie)."""
-    return (_shareable if shared else _private)(HttpResponse())["Cache-Control"]
+    return (shareable if shared else private)(HttpResponse())["Cache-Control"]
 
 
 def _csrf_cookie(secret):

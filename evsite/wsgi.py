@@ -8,6 +8,6 @@ django_application = get_wsgi_application()
 
 from evsite.shared_copies import SharedCopies  # noqa: E402  (needs the settings loaded)
 
-# Repeat requests for a page every reader without a session shares are answered from this
-# worker's copy before Django's request handling (evsite/shared_copies.py).
+# Repeat requests for a cached copy of a page (shared by readers without a session, or a
+# guest's own) are answered before Django's request handling (evsite/shared_copies.py).
 application = SharedCopies(django_application)

@@ -3,6 +3,7 @@ reader keeps their own CSRF token, and cache hits and misses keep fixed query bu
 
 import re
 import time
+from unittest.mock import Mock
 
 import pytest
 from django.core.cache import cache
@@ -12,6 +13,7 @@ from django.urls import reverse
 from comments.models import Comment, Poll, PollChoice, Vote
 from comments.polls.selectors import choices_with_counts
 from comments.stamps import stamp_is_too_fast
+from evsite import caching
 from evsite.caching import (
     CSRF_PLACEHOLDER,
     DISCUSSION,
@@ -375,7 +377,7 @@ def test_while_another_worker_renders_a_page_again_readers_without_a_session_get
     reader = make_client()
     reader.get(url)
     post_comment(client, discussed, body="Written meanwhile.")
-    monkeypatch.setattr("evsite.caching._claim_render", lambda key: False)  # another worker's
+    monkeypatch.setattr("evsite.caching._claim_render", lambda key: None)  # another worker's
 
     stand_in = reader.get(url)
     assert stand_in.status_code == 200
@@ -388,16 +390,37 @@ def test_while_another_worker_renders_a_page_again_readers_without_a_session_get
     assert "Written meanwhile." in comment_bodies(reader.get(url))
 
 
-def test_a_copy_too_old_to_stand_in_is_rendered_again_whoever_renders_it(
+def test_a_copy_stands_in_for_a_few_seconds_at_most_whoever_renders_it(
     make_client, discussed, monkeypatch
 ):
     url = discussed.get_absolute_url()
     reader = make_client()
     reader.get(url)
     Comment.objects.filter(body="The first comment.").update(body="Changed behind our back.")
-    monkeypatch.setattr("evsite.caching._claim_render", lambda key: False)
-    assert "Changed behind our back." not in reader.get(url).text
-
-    later = time.time() + PAGE_TTL + STAND_IN_SECONDS
+    monkeypatch.setattr("evsite.caching._claim_render", lambda key: None)  # held elsewhere
+    later = time.time() + PAGE_TTL  # the copy is due to be rendered again
     monkeypatch.setattr("evsite.caching.time.time", lambda: later)
+    assert "Changed behind our back." not in reader.get(url).text  # it stands in
+
+    much_later = time.monotonic() + STAND_IN_SECONDS
+    monkeypatch.setattr("evsite.caching.time.monotonic", lambda: much_later)
     assert "Changed behind our back." in reader.get(url).text
+
+
+def test_a_rendering_that_fails_gives_its_claim_back(make_client, discussed, monkeypatch):
+    url = discussed.get_absolute_url()
+    reader = make_client(raise_request_exception=False)
+    reader.get(url)
+    later = time.time() + PAGE_TTL  # the copy is due to be rendered again
+    monkeypatch.setattr("evsite.caching.time.time", lambda: later)
+    claims = []
+    claim_render = caching._claim_render
+    monkeypatch.setattr(
+        "evsite.caching._claim_render", lambda key: claims.append(key) or claim_render(key)
+    )
+    monkeypatch.setattr("articles.views._render_article", Mock(side_effect=RuntimeError))
+
+    assert reader.get(url).status_code == 500
+
+    assert claims
+    assert cache.get(caching.RENDER_CLAIM_KEY.format(claims[0])) is None

@@ -66,6 +66,11 @@ class VoteResult:
     def accepted(self):
         return self.outcome in ACCEPTED_OUTCOMES
 
+    @property
+    def counts_read(self):
+        """Whether the poll's counters as read before the vote now hold it (a new vote)."""
+        return self.outcome == VoteOutcome.CREATED
+
 
 def _when(moment):
     return date_format(timezone.localtime(moment), "j F Y, H:i T")
@@ -77,8 +82,10 @@ def _count_refusal(poll, counter):
 
 def _counters_follow(poll, changes):
     """Move the counters of the poll's `counted_choices` (when it was fetched with them) as
-    the write moved them: the voter's answer shows their vote without reading the counts
-    again, and others' votes at the next refresh."""
+    a new vote moved them: the voter's answer shows their vote without reading the counts
+    again, and others' votes at the next refresh. (A vote moved or kept may be a second
+    request of the same reader, whose first the counts read before did not hold: those
+    counts are read again, `VoteResult.counts_read`.)"""
     for choice in getattr(poll, "counted_choices", ()):
         choice.vote_count += changes.get(choice.pk, 0)
 
@@ -105,7 +112,6 @@ def _move_vote(vote, *, poll, choice, reader, now):
         )
     PollChoice.objects.filter(pk=vote.choice_id).update(vote_count=F("vote_count") - 1)
     PollChoice.objects.filter(pk=choice.pk).update(vote_count=F("vote_count") + 1)
-    _counters_follow(poll, {vote.choice_id: -1, choice.pk: 1})
     vote.choice = choice
     vote.changed_at = now
     vote.save(update_fields=["choice", "changed_at"])

@@ -107,6 +107,8 @@ def poll_vote(request, pk):
             response["Allow"] = "POST"
         return response
 
+    if not result.counts_read:
+        poll_counts_refresh(poll)
     panel = build_panel(poll, reader_choice_id=result.vote.choice_id, is_editor=reader.is_staff)
     message = result.message
     if not request.htmx:

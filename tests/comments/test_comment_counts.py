@@ -39,6 +39,7 @@ def readers(article, moderator):
     yield Reader(token="newcomer")
     yield Reader(token="fresh", token_is_new=True)
     yield Reader(user=moderator, is_moderator=True)
+    yield Reader(user=moderator)  # as a signed-in reader who is not moderating
 
 
 def assert_counts_match(article, moderator):
