@@ -52,13 +52,15 @@ PAGE_KEY = "evr:page:{}"
 # Pages show relative times ("3 minutes ago") and poll deadlines: even with no write, an
 # entry is rendered again after this long.
 PAGE_TTL = 60
-# While one worker renders a shared copy again, the others serve the one before for at
-# most this long (`shared_copy_to_serve`).
-STAND_IN_SECONDS = 5
-RENDER_CLAIM_KEY = "evr:rendering:{}"
 # How long a CDN may serve an anonymous page, and serve it stale while it fetches a new one.
 SHARED_MAX_AGE = 10
 STALE_WHILE_REVALIDATE = 30
+# While one worker renders a shared copy again, the others serve the one before for at
+# most this long (`shared_copy_to_serve`)...
+STAND_IN_SECONDS = 5
+# ...if it is no older than a CDN may serve it: so a copy is kept this long past its time.
+KEPT_TO_STAND_IN = SHARED_MAX_AGE + STALE_WHILE_REVALIDATE
+RENDER_CLAIM_KEY = "evr:rendering:{}"
 LOCAL_ENTRIES = 64
 STAMP_REFRESH_SECONDS = 60 * 60
 
@@ -479,7 +481,7 @@ def _shared_page(key):
 
 def _share_page(key, page):
     try:
-        cache.set(PAGE_KEY.format(key), page, page.ttl + STAND_IN_SECONDS)
+        cache.set(PAGE_KEY.format(key), page, page.ttl + KEPT_TO_STAND_IN)
     except CACHE_ERRORS as error:
         _cache_failed(error)
 
@@ -509,7 +511,7 @@ def shared_copy_to_serve(key):
         return SharedCopyToServe(standing_in, stands_in=True)
     shared = _shared_page(key)
     if shared is not None and shared.is_current(shared=True):
-        local_pages.set(key, shared, shared.ttl + STAND_IN_SECONDS)
+        local_pages.set(key, shared, shared.ttl + KEPT_TO_STAND_IN)
         return SharedCopyToServe(shared)
     before = max(filter(None, (page, shared)), key=lambda copy: copy.fresh_until, default=None)
     if before is None or not _may_stand_in(key, before):
@@ -530,12 +532,14 @@ _outdated_since = LocalCache(256)
 
 def _may_stand_in(key, page):
     """Whether `page`, outdated, may still stand in: for STAND_IN_SECONDS from when this
-    worker first found it outdated."""
+    worker first found it outdated, and no later than KEPT_TO_STAND_IN past its time."""
+    if time.time() >= page.fresh_until + KEPT_TO_STAND_IN:
+        return False
     found = (key, page.digest, page.values)
     since = _outdated_since.get(found)
     if since is None:
         since = time.monotonic()
-        _outdated_since.set(found, since, PAGE_TTL + STAND_IN_SECONDS)
+        _outdated_since.set(found, since, PAGE_TTL + KEPT_TO_STAND_IN)
     return time.monotonic() - since < STAND_IN_SECONDS
 
 
@@ -628,7 +632,7 @@ class PageCacheMiddleware:
             page = CachedPage.of(response, *marked)
             if page.ttl > 0:
                 _share_page(key, page)
-                local_pages.set(key, page, page.ttl + STAND_IN_SECONDS)
+                local_pages.set(key, page, page.ttl + KEPT_TO_STAND_IN)
                 response["ETag"] = page.etag(request)
                 _mark_shared_copy(request, key, page)
         return self.with_reader_values(request, response)

@@ -424,3 +424,15 @@ def test_a_rendering_that_fails_gives_its_claim_back(make_client, discussed, mon
 
     assert claims
     assert cache.get(caching.RENDER_CLAIM_KEY.format(claims[0])) is None
+
+
+def test_a_copy_older_than_a_cdn_may_serve_it_never_stands_in(make_client, discussed, monkeypatch):
+    url = discussed.get_absolute_url()
+    reader = make_client()
+    reader.get(url)
+    Comment.objects.filter(body="The first comment.").update(body="Changed behind our back.")
+    monkeypatch.setattr("evsite.caching._claim_render", lambda key: None)  # held elsewhere
+    later = time.time() + PAGE_TTL + caching.KEPT_TO_STAND_IN
+    monkeypatch.setattr("evsite.caching.time.time", lambda: later)
+
+    assert "Changed behind our back." in reader.get(url).text
