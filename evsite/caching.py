@@ -61,6 +61,7 @@ STAND_IN_SECONDS = 5
 # ...if it is no older than a CDN may serve it: so a copy is kept this long past its time.
 KEPT_TO_STAND_IN = SHARED_MAX_AGE + STALE_WHILE_REVALIDATE
 RENDER_CLAIM_KEY = "evr:rendering:{}"
+RENDER_CLAIM_SECONDS = 30
 LOCAL_ENTRIES = 64
 STAMP_REFRESH_SECONDS = 60 * 60
 
@@ -289,6 +290,10 @@ class CachedPage:
         parts = placeholder_parts(response.content)
         return cls(names, values, parts, headers, ttl, digest, time.time() + ttl)
 
+    @property
+    def rendered_at(self):
+        return self.fresh_until - self.ttl
+
     def is_current(self, *, shared=False):
         """Whether the page was rendered at the current versions (`shared`: as this worker
         read them for readers without a session, `shared_versions`) less than its `ttl`
@@ -513,7 +518,7 @@ def shared_copy_to_serve(key):
     if shared is not None and shared.is_current(shared=True):
         local_pages.set(key, shared, shared.ttl + KEPT_TO_STAND_IN)
         return SharedCopyToServe(shared)
-    before = max(filter(None, (page, shared)), key=lambda copy: copy.fresh_until, default=None)
+    before = max(filter(None, (page, shared)), key=lambda copy: copy.rendered_at, default=None)
     if before is None or not _may_stand_in(key, before):
         return SharedCopyToServe(None)
     claim = _claim_render(key)
@@ -535,7 +540,7 @@ def _may_stand_in(key, page):
     worker first found it outdated, and no later than KEPT_TO_STAND_IN past its time."""
     if time.time() >= page.fresh_until + KEPT_TO_STAND_IN:
         return False
-    found = (key, page.digest, page.values)
+    found = (key, page.digest, page.values, page.fresh_until)
     since = _outdated_since.get(found)
     if since is None:
         since = time.monotonic()
@@ -545,10 +550,12 @@ def _may_stand_in(key, page):
 
 def _claim_render(key):
     """A claim on rendering the page now, or None when another worker holds one. A claim
-    lapses after STAND_IN_SECONDS, should its worker never give it back."""
+    lapses after RENDER_CLAIM_SECONDS, should its worker never give it back (the others
+    stop standing in well before)."""
     claim = secrets.token_hex(8)
     try:
-        return claim if cache.add(RENDER_CLAIM_KEY.format(key), claim, STAND_IN_SECONDS) else None
+        added = cache.add(RENDER_CLAIM_KEY.format(key), claim, RENDER_CLAIM_SECONDS)
+        return claim if added else None
     except CACHE_ERRORS:
         return claim
 
@@ -618,10 +625,14 @@ class PageCacheMiddleware:
                 _mark_shared_copy(request, key, page)
             return self.with_reader_values(request, response)
         try:
-            response = self.get_response(request)
-        finally:
+            response = self._render_and_keep(request, key)
+        finally:  # once the new copy is kept, or the rendering failed
             if to_serve.claim is not None:
                 _render_done(key, to_serve.claim)
+        return self.with_reader_values(request, response)
+
+    def _render_and_keep(self, request, key):
+        response = self.get_response(request)
         marked = getattr(response, "shared_versions", None)
         if marked:
             forgotten, read_at = response.shared_versions_read
@@ -635,7 +646,7 @@ class PageCacheMiddleware:
                 local_pages.set(key, page, page.ttl + KEPT_TO_STAND_IN)
                 response["ETag"] = page.etag(request)
                 _mark_shared_copy(request, key, page)
-        return self.with_reader_values(request, response)
+        return response
 
     def _guest_copy(self, request):
         """A guest's own copy of a page (`guest_copy`), served from here, without the URL

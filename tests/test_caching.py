@@ -407,7 +407,9 @@ def test_a_copy_stands_in_for_a_few_seconds_at_most_whoever_renders_it(
     assert "Changed behind our back." in reader.get(url).text
 
 
-def test_a_rendering_that_fails_gives_its_claim_back(make_client, discussed, monkeypatch):
+def test_a_rendering_that_ends_in_a_server_error_gives_its_claim_back(
+    make_client, discussed, monkeypatch
+):
     url = discussed.get_absolute_url()
     reader = make_client(raise_request_exception=False)
     reader.get(url)

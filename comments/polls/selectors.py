@@ -157,8 +157,8 @@ def polls_with_counts():
 
 
 def poll_counts_refresh(poll):
-    """Read a poll's counters again (after a refused vote): its choices' counts, the counts
-    of refused votes and its closing time."""
+    """Read a poll's counters again (after a refused, moved or kept vote): its choices'
+    counts, the counts of refused votes and its closing time."""
     poll.refresh_from_db(fields=["refused_duplicates", "refused_over_cap", "closes_at"])
     poll.counted_choices = list(choices_with_counts().filter(poll=poll))
     return poll
