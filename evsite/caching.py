@@ -255,6 +255,11 @@ def filled(parts, token, stamp):
     return stamp.join([token.join(pieces) for pieces in parts])
 
 
+def placeholders_in(parts):
+    """(whether the content cut into `parts` holds a stamp placeholder, a CSRF one)."""
+    return len(parts) > 1, any(len(pieces) > 1 for pieces in parts)
+
+
 def placeholder_parts(content):
     """The content cut at its placeholders, to be joined again with a reader's own values
     (`with_reader_values`): the pieces between stamp placeholders, each cut at its CSRF
@@ -669,8 +674,7 @@ class PageCacheMiddleware:
             if response.streaming or not response.get("Content-Type", "").startswith("text/html"):
                 return response
             parts = placeholder_parts(response.content)
-        has_stamp = len(parts) > 1
-        has_csrf = any(len(pieces) > 1 for pieces in parts)
+        has_stamp, has_csrf = placeholders_in(parts)
         if has_stamp or has_csrf:
             stamp = form_stamp(request).encode() if has_stamp else b""
             token = csrf_token(request).encode() if has_csrf else b""

@@ -33,6 +33,7 @@ from .caching import (
     guest_copy,
     local_pages,
     may_share,
+    placeholders_in,
     private,
     request_key,
     shareable,
@@ -88,7 +89,8 @@ class SharedCopies:
             return None
         request = WSGIRequest(environ)
         try:
-            found = _shared_copy(request) if may_share(request) else guest_copy(request)
+            shared = may_share(request)
+            found = _shared_copy(request) if shared else guest_copy(request)
         except DisallowedHost:  # a host Django refuses
             return None
         if found is None:
@@ -97,13 +99,11 @@ class SharedCopies:
         headers = self.headers.get((key, request.is_secure(), page.digest))
         if headers is None:
             return None
-        shared = key == request_key(request)
         cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
         if cookie is not None and not _is_secret(cookie):
             return None  # Django's CSRF middleware says what to do with it
         secret = cookie or random_csrf_string()
-        has_stamp = len(page.parts) > 1
-        has_csrf = any(len(pieces) > 1 for pieces in page.parts)
+        has_stamp, has_csrf = placeholders_in(page.parts)
         token = masked_secret(secret).encode() if has_csrf else b""
         stamp = form_stamp(secret).encode() if has_stamp else b""
         body = filled(page.parts, token, stamp)
