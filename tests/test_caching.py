@@ -46,8 +46,10 @@ def editor(client, staff_user):
 
 
 def without_tokens(response):
-    """A response's HTML less the CSRF tokens, which are masked anew for every response."""
-    return re.sub(r'(csrfmiddlewaretoken" value=|"x-csrftoken": )"[^"]+"', "", response.text)
+    """A response's HTML less the CSRF tokens, which are masked anew for every response, and
+    the form stamps, which say the second they were made."""
+    html = re.sub(r'(csrfmiddlewaretoken" value=|"x-csrftoken": )"[^"]+"', "", response.text)
+    return re.sub(r'"\d+\.[0-9a-f]{24}\.[\w-]+"', '""', html)
 
 
 def votes_shown(response, poll):
