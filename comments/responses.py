@@ -15,7 +15,8 @@ ACTION_REFUSED_PAGE = "comments/comment_refused.html"
 
 def render_htmx(request, *, partial, page, context, status=200):
     """The partial for an htmx request, the whole page otherwise. Both see the `reader`."""
-    context.setdefault("reader", Reader.from_request(request))
+    if "reader" not in context:
+        context["reader"] = Reader.from_request(request)
     return render(request, partial if request.htmx else page, context, status=status)
 
 

@@ -22,7 +22,7 @@ def save_new_session(request):
     the view; SessionMiddleware then only sends the cookie."""
     session = request.session
     if session.session_key is None and session.modified:
-        session.save()
+        session.create_within_write()
 
 
 class SessionStore(CachedDBStore):
@@ -42,10 +42,27 @@ class SessionStore(CachedDBStore):
     _saved_as = None
 
     def save(self, must_create=False):
+        if self.session_key is None:
+            # create() draws a key and saves through here once: the cached copy is written
+            # then, not a second time on the way back.
+            return self.create()
         data = self._get_session(no_load=must_create)
         if not must_create and self._saved_as == (self.session_key, data):
             return  # saved already in this request's own write (`save_new_session`)
         super(CachedDBStore, self).save(must_create)  # the database first, as cached_db does
+        self._cache_and_note(data)
+
+    def create_within_write(self):
+        """`create()` inside the transaction of the write that began the session. A new key
+        of 32 random characters does not repeat, so its insert needs no savepoint to draw
+        another key from."""
+        self._session_key = self._get_new_session_key()
+        data = self._get_session(no_load=True)
+        self.create_model_instance(data).save(force_insert=True)
+        self.modified = True
+        self._cache_and_note(data)
+
+    def _cache_and_note(self, data):
         try:
             self._cache.set(self.cache_key, self._session, self.get_expiry_age())
         except CACHE_ERRORS as error:

@@ -10,6 +10,7 @@ import math
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 
 from django.core.cache import cache
 from django.db.models import Count
@@ -41,11 +42,12 @@ class HistoryPoint:
     date: date
     votes: tuple[int, ...]
 
-    @property
+    # Worked out once per point: the days before today are the same points vote after vote.
+    @cached_property
     def total(self):
         return sum(self.votes)
 
-    @property
+    @cached_property
     def percents(self):
         return tuple(largest_remainder_percentages(self.votes))
 

@@ -1,11 +1,16 @@
 """Reading a poll: its state, who may see its results, and the numbers themselves."""
 
+import copy
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 
 from django.db.models import Prefetch
 from django.utils import timezone
+
+from articles.models import Article
+from evsite.caching import LocalCache
+from evsite.prepared import prepared_rows
 
 from ..models import Poll, PollChoice, Vote
 from .charts import history_chart
@@ -57,14 +62,13 @@ class ChoiceResult:
     votes: int
     percent: int
     is_reader_choice: bool
+    # The choice's own, as plain values: templates read them several times each.
+    pk: int = field(init=False)
+    label: str = field(init=False)
 
-    @property
-    def pk(self):
-        return self.choice.pk
-
-    @property
-    def label(self):
-        return self.choice.label
+    def __post_init__(self):
+        object.__setattr__(self, "pk", self.choice.pk)
+        object.__setattr__(self, "label", self.choice.label)
 
 
 @dataclass(frozen=True)
@@ -156,12 +160,65 @@ def polls_with_counts():
     )
 
 
+def _poll_columns():
+    """Every column of a poll and of its article, as `.values()` names them."""
+    article_columns = [f"article__{field.attname}" for field in Article._meta.concrete_fields]
+    return [field.attname for field in Poll._meta.concrete_fields] + article_columns
+
+
+def _poll_row_query(poll_id):
+    return Poll.objects.filter(pk=poll_id).values(*_poll_columns())
+
+
+# {poll id: (the row it was built from, the poll with its article)}
+_kept_polls = LocalCache(16)
+KEPT_POLL_TTL = 60 * 60
+
+
+def poll_with_article(pk):
+    """The poll `pk` with its article, or None. Its row is read on every call, by SQL built
+    once per worker; the model instances are built again only when the row differs from the
+    one they were last built from. Each call has its own copy of the poll to add to."""
+    rows = prepared_rows(("poll-row",), _poll_row_query, poll_id=pk)
+    if not rows:
+        return None
+    kept = _kept_polls.get(pk)
+    if kept is None or kept[0] != rows[0]:
+        poll = Poll.objects.select_related("article").filter(pk=pk).first()
+        if poll is None:
+            return None
+        # The row was read first: the poll is at least as new as it, never older.
+        kept = (rows[0], poll)
+        _kept_polls.set(pk, kept, KEPT_POLL_TTL)
+    return copy.copy(kept[1])
+
+
+def _choice_columns():
+    return [field.attname for field in PollChoice._meta.concrete_fields]
+
+
+def _counted_choices_query(poll_id):
+    return choices_with_counts().filter(poll_id=poll_id).values(*_choice_columns())
+
+
+def with_counted_choices(poll):
+    """`poll` with its `counted_choices`, as `polls_with_counts()` gives them, read by SQL
+    built once per worker: the poll of a vote is read on every vote."""
+    fields = _choice_columns()
+    rows = prepared_rows(("poll-counted-choices",), _counted_choices_query, poll_id=poll.pk)
+    poll.counted_choices = []
+    for row in rows:
+        choice = PollChoice.from_db(poll._state.db, fields, [row[name] for name in fields])
+        choice.poll = poll
+        poll.counted_choices.append(choice)
+    return poll
+
+
 def poll_counts_refresh(poll):
     """Read a poll's counters again (after a refused, moved or kept vote): its choices'
     counts, the counts of refused votes and its closing time."""
     poll.refresh_from_db(fields=["refused_duplicates", "refused_over_cap", "closes_at"])
-    poll.counted_choices = list(choices_with_counts().filter(poll=poll))
-    return poll
+    return with_counted_choices(poll)
 
 
 def reader_choice_ids(reader, polls):

@@ -1,5 +1,6 @@
 """Writes for reader polls: casting and changing votes, and closing a poll."""
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -170,8 +171,11 @@ def _vote(*, poll, choice, reader, now):
             "Too many votes have come from your network in the last hour. Please try again later.",
         )
 
+    # A reader whose token this request made has no parallel request: their vote needs no
+    # savepoint to fall back to.
+    first_vote = nullcontext() if reader.token_is_new else transaction.atomic()
     try:
-        with transaction.atomic():
+        with first_vote:
             vote = Vote.objects.create(
                 poll=poll,
                 choice=choice,
@@ -182,6 +186,8 @@ def _vote(*, poll, choice, reader, now):
             PollChoice.objects.filter(pk=choice.pk).update(vote_count=F("vote_count") + 1)
         _counters_follow(poll, {choice.pk: 1})
     except IntegrityError:
+        if reader.token_is_new:
+            raise
         # The same reader voted in a parallel request that committed first: treat this one
         # as their second vote, never as another row.
         existing = Vote.objects.select_for_update().filter(reader.rows(), poll=poll).first()

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
@@ -17,8 +17,9 @@ from .selectors import (
     build_panel,
     poll_counts_refresh,
     poll_panel,
-    polls_with_counts,
+    poll_with_article,
     results_as_json,
+    with_counted_choices,
 )
 from .services import poll_vote as record_vote
 
@@ -32,10 +33,10 @@ VOTE_BY_GET = "Votes are sent with the poll's form. Choose an answer and press V
 
 
 def _poll_or_404(request, pk):
-    poll = get_object_or_404(polls_with_counts().select_related("article"), pk=pk)
-    if not poll.article.is_visible_to(request.user):
+    poll = poll_with_article(pk)
+    if poll is None or not poll.article.is_visible_to(request.user):
         raise Http404("No such poll.")
-    return poll
+    return with_counted_choices(poll)
 
 
 def _render_poll(request, panel, *, status=200, partial=POLL_PARTIAL):
