@@ -513,8 +513,10 @@ def _add_group(counts, group):
 
 
 # The comments older than this when their counts are kept: a comment's row is committed
-# well within it, so none with a smaller id can still appear after the count.
-SETTLED_AFTER = timedelta(seconds=30)
+# well within it (the transaction that draws its id holds a few statements), so none with a
+# smaller id can still appear after the count. The newer ones are counted on each request:
+# this bounds how many a busy discussion has.
+SETTLED_AFTER = timedelta(seconds=5)
 # Past this many newer comments, the kept counts are worked out again (once they are older
 # than SETTLED_AFTER, so that doing it again can settle more).
 NEWER_COMMENTS_MAX = 200

@@ -9,6 +9,7 @@ register = template.Library()
 
 HISTORY_FIGURE = "comments/_polls.html#history-figure"
 HISTORY_ROW = "comments/_polls.html#history-row"
+HISTORY_DAY = "comments/_polls.html#history-day"
 
 
 @register.simple_tag
@@ -33,4 +34,13 @@ def history_rows(chart):
 
 @lru_cache(maxsize=1024)
 def _history_row(row, answers):
-    return render_to_string(HISTORY_ROW, {"row": row, "answers": answers})
+    day_heading = _history_day(row.date)
+    return render_to_string(
+        HISTORY_ROW, {"row": row, "answers": answers, "day_heading": day_heading}
+    )
+
+
+@lru_cache(maxsize=1024)
+def _history_day(day):
+    """A row's heading: today's row is drawn again at each vote, its date only once."""
+    return render_to_string(HISTORY_DAY, {"day": day})
