@@ -215,16 +215,19 @@ def _date_ticks(dates, x):
 def history_chart(history, *, labels):
     """A `PollHistory` with votes as a chart: one line per answer, from the first day with
     votes (a share of no votes is not drawn) to the last, and the table of its numbers."""
-    rows = tuple(
-        TableRow(
-            date=point.date,
-            cells=tuple(zip(point.votes, point.percents, strict=True)),
-            total=point.total,
-        )
-        for point in reversed(history.points)
-    )
+    rows = tuple(_table_row(point) for point in reversed(history.points))
     return replace(
         _drawing(history.choice_ids, history.voted_shares, history.step_days, labels), rows=rows
+    )
+
+
+# Only today's row changes with a vote.
+@lru_cache(maxsize=1024)
+def _table_row(point):
+    return TableRow(
+        date=point.date,
+        cells=tuple(zip(point.votes, point.percents, strict=True)),
+        total=point.total,
     )
 
 

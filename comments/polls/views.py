@@ -39,10 +39,9 @@ def _poll_or_404(request, pk):
     return with_counted_choices(poll)
 
 
-def _render_poll(request, panel, *, status=200, partial=POLL_PARTIAL):
-    response = render_htmx(
-        request, partial=partial, page=POLL_PAGE, context={"panel": panel}, status=status
-    )
+def _render_poll(request, panel, *, status=200, partial=POLL_PARTIAL, reader=None):
+    context = {"panel": panel} if reader is None else {"panel": panel, "reader": reader}
+    response = render_htmx(request, partial=partial, page=POLL_PAGE, context=context, status=status)
     return limit_cache_ttl(response, panel.changes_in)
 
 
@@ -116,7 +115,7 @@ def poll_vote(request, pk):
         messages.success(request, message)
         return redirect(f"{poll.article.get_absolute_url()}#poll-{poll.pk}")
     panel = panel.with_message(message)
-    response = _render_poll(request, panel)
+    response = _render_poll(request, panel, reader=reader)
     focus = f"#poll-{poll.pk}-results-heading" if panel.results_visible else None
     return announce(
         response,
