@@ -158,7 +158,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "evsite.cache_backends.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "evr",
             # A Redis that is down or unreachable fails fast instead of holding the request:
