@@ -513,10 +513,11 @@ def _add_group(counts, group):
 
 
 # The comments older than this when their counts are kept: a comment's row is committed
-# well within it (the transaction that draws its id holds a few statements), so none with a
-# smaller id can still appear after the count. The newer ones are counted on each request:
-# this bounds how many a busy discussion has.
-SETTLED_AFTER = timedelta(seconds=5)
+# well within it, so none with a smaller id can still appear after the count. The
+# transaction that draws its id takes milliseconds, or a few seconds behind a lock held while
+# the cache does not answer (it is given 1 s to connect and 2 s to answer). The newer ones
+# are counted on each request: this also bounds how many a busy discussion has.
+SETTLED_AFTER = timedelta(seconds=10)
 # Past this many newer comments, the kept counts are worked out again (once they are older
 # than SETTLED_AFTER, so that doing it again can settle more).
 NEWER_COMMENTS_MAX = 200
@@ -526,7 +527,7 @@ KEPT_COUNTS_TTL = 600
 def listed_counts(reader, article):
     """`comment_counts`, without counting every comment after each new one.
 
-    The comments older than half a minute are counted as every reader sees them, and kept under
+    The comments older than SETTLED_AFTER are counted as every reader sees them, and kept under
     the "discussion-changes" version, which every write to the discussion moves except a new
     comment or reply; the newer ones (a range of ids) are counted as this reader sees them
     and added. One query either way. A moderator, and a reader who may own some of the older

@@ -23,6 +23,8 @@ def prepared_rows(key, build, **values):
     Rows are as the database gives them, without the ORM's conversions: select plain
     numbers and text only. A queryset in which a marker does not come out as a parameter of
     its own is run through the ORM each time."""
+    if not all(_fits_a_column(value) for value in values.values()):
+        return list(build(**values))  # the ORM knows no row can match (a 404, not a 500)
     statement = _statements.get(key)
     if statement is None:
         statement = _prepare(build, values)
@@ -38,6 +40,30 @@ def prepared_rows(key, build, **values):
         cursor.execute(sql, params)
         columns = [column[0] for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+BIGGEST_INTEGER = 2**63 - 1  # of a 64-bit integer column, on SQLite and on PostgreSQL
+
+
+def _fits_a_column(value):
+    return not isinstance(value, int) or -BIGGEST_INTEGER - 1 <= value <= BIGGEST_INTEGER
+
+
+def model_from_row(model, row, *, using, prefix=""):
+    """A `model` instance from a `prepared_rows` row that holds each of its concrete columns
+    (under `prefix` + the field's attname), each value converted as the ORM converts what it
+    reads (text to datetimes on SQLite, 0/1 to booleans...)."""
+    connection = connections[using]
+    fields = model._meta.concrete_fields
+    values = []
+    for field in fields:
+        value = row[prefix + field.attname]
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        for converter in converters:
+            value = converter(value, column, connection)
+        values.append(value)
+    return model.from_db(using, [field.attname for field in fields], values)
 
 
 def _prepare(build, values):

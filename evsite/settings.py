@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "evsite",
     "articles",
     "comments",
 ]
@@ -145,12 +146,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A server that does not answer is given up on after a few seconds (a 503), unless the
     # URL says otherwise (?connect_timeout=...).
-    options = DATABASES["default"].setdefault("OPTIONS", {})
-    options.setdefault("connect_timeout", 5)
-    # No JIT compilation: the site's queries take a millisecond or less, and the estimated
-    # cost of a filter with a subquery can pass jit_above_cost, where compiling the query
-    # takes some 20 ms each time it runs.
-    options.setdefault("options", "-c jit=off")
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

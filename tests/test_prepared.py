@@ -60,3 +60,32 @@ def test_a_value_the_sql_changes_is_run_through_the_orm_each_time(users):
 def test_only_numbers_and_text_can_be_marked(users):
     with pytest.raises(TypeError):
         prepared_rows(("test-bool",), lambda flag: User.objects.values("pk"), flag=True)
+
+
+def test_a_number_no_column_holds_finds_nothing_and_spoils_nothing(users):
+    def build(pk):
+        return User.objects.filter(pk=pk).values("username")
+
+    assert prepared_rows(("test-pk",), build, pk=2**70) == []
+    assert prepared_rows(("test-pk",), build, pk=-(2**70)) == []
+    # The statement is still prepared, and right, for the next value that fits.
+    assert prepared_rows(("test-pk",), build, pk=users[1].pk) == [{"username": "bo"}]
+
+
+def test_an_instance_from_a_row_is_the_one_the_orm_reads(users):
+    from evsite.prepared import model_from_row
+
+    ann = User.objects.get(username="ann")
+    columns = [field.attname for field in User._meta.concrete_fields]
+
+    def build(pk):
+        return User.objects.filter(pk=pk).values(*columns)
+
+    (row,) = prepared_rows(("test-user-row",), build, pk=ann.pk)
+    rebuilt = model_from_row(User, row, using=User.objects.db)
+    for column in columns:
+        assert getattr(rebuilt, column) == getattr(ann, column), column
+        assert type(getattr(rebuilt, column)) is type(getattr(ann, column)), column
+    assert rebuilt.is_staff is True
+    assert rebuilt.date_joined.tzinfo is not None
+    assert not rebuilt._state.adding

@@ -3,6 +3,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from django.db import connection
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -52,3 +55,12 @@ def test_pages_send_a_strict_content_security_policy(client, seeded_article):
     assert "script-src 'self';" in policy
     assert "unsafe-inline" not in policy
     assert "frame-ancestors 'none'" in policy
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="JIT compilation is PostgreSQL's (CI runs it)."
+)
+def test_postgresql_connections_compile_no_query(db):
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"

@@ -1,6 +1,5 @@
 """Reading a poll: its state, who may see its results, and the numbers themselves."""
 
-import copy
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
@@ -9,8 +8,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from articles.models import Article
-from evsite.caching import LocalCache
-from evsite.prepared import prepared_rows
+from evsite.prepared import model_from_row, prepared_rows
 
 from ..models import Poll, PollChoice, Vote
 from .charts import history_chart
@@ -167,48 +165,33 @@ def _poll_columns():
 
 
 def _poll_row_query(poll_id):
-    return Poll.objects.filter(pk=poll_id).values(*_poll_columns())
-
-
-# {poll id: (the row it was built from, the poll with its article)}
-_kept_polls = LocalCache(16)
-KEPT_POLL_TTL = 60 * 60
+    return Poll.objects.filter(pk=poll_id).order_by().values(*_poll_columns())
 
 
 def poll_with_article(pk):
-    """The poll `pk` with its article, or None. Its row is read on every call, by SQL built
-    once per worker; the model instances are built again only when the row differs from the
-    one they were last built from. Each call has its own copy of the poll to add to."""
+    """The poll `pk` with its article, or None: one row, read by SQL built once per worker
+    (a vote reads its poll on every vote)."""
     rows = prepared_rows(("poll-row",), _poll_row_query, poll_id=pk)
     if not rows:
         return None
-    kept = _kept_polls.get(pk)
-    if kept is None or kept[0] != rows[0]:
-        poll = Poll.objects.select_related("article").filter(pk=pk).first()
-        if poll is None:
-            return None
-        # The row was read first: the poll is at least as new as it, never older.
-        kept = (rows[0], poll)
-        _kept_polls.set(pk, kept, KEPT_POLL_TTL)
-    return copy.copy(kept[1])
-
-
-def _choice_columns():
-    return [field.attname for field in PollChoice._meta.concrete_fields]
+    using = Poll.objects.db
+    poll = model_from_row(Poll, rows[0], using=using)
+    poll.article = model_from_row(Article, rows[0], using=using, prefix="article__")
+    return poll
 
 
 def _counted_choices_query(poll_id):
-    return choices_with_counts().filter(poll_id=poll_id).values(*_choice_columns())
+    columns = [field.attname for field in PollChoice._meta.concrete_fields]
+    return choices_with_counts().filter(poll_id=poll_id).values(*columns)
 
 
 def with_counted_choices(poll):
     """`poll` with its `counted_choices`, as `polls_with_counts()` gives them, read by SQL
-    built once per worker: the poll of a vote is read on every vote."""
-    fields = _choice_columns()
+    built once per worker."""
     rows = prepared_rows(("poll-counted-choices",), _counted_choices_query, poll_id=poll.pk)
     poll.counted_choices = []
     for row in rows:
-        choice = PollChoice.from_db(poll._state.db, fields, [row[name] for name in fields])
+        choice = model_from_row(PollChoice, row, using=poll._state.db)
         choice.poll = poll
         poll.counted_choices.append(choice)
     return poll

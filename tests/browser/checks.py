@@ -59,8 +59,15 @@ def inject_axe(page):
         page.evaluate(AXE_JS.read_text(encoding="utf-8"))
 
 
+# htmx's own classes while a request runs and for a moment after its swap, when the new
+# element still wears the old one's classes (the site dims a form that is sending).
+HTMX_BUSY = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
+
+
 def assert_accessible(page, state):
-    """Fail with a readable list when axe finds any WCAG 2.x A/AA violation on the page."""
+    """Fail with a readable list when axe finds any WCAG 2.x A/AA violation on the page, as it
+    stands once htmx has finished swapping and settling."""
+    page.wait_for_function(f"() => !document.querySelector({json.dumps(HTMX_BUSY)})")
     inject_axe(page)
     violations = page.evaluate(AXE_RUN, WCAG_TAGS)["violations"]
     assert not violations, f"axe found violations ({state}):\n" + format_violations(violations)

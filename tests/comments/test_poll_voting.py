@@ -338,3 +338,37 @@ def test_voting_needs_a_csrf_token(poll, htmx, make_client):
 
     assert response.status_code == 403
     assert not Vote.objects.exists()
+
+
+# --- The poll as a vote reads it -----------------------------------------------------------
+
+
+def test_a_poll_closed_between_two_votes_refuses_the_second(htmx, make_client, poll):
+    niche = choice(poll, 2)
+    assert htmx.post(vote_url(poll), {"choice": niche.pk}).status_code == 200
+
+    type(poll).objects.filter(pk=poll.pk).update(closes_at=timezone.now())
+    other = make_client().htmx
+    response = other.post(vote_url(poll), {"choice": niche.pk})
+
+    assert response.status_code == 409
+    assert "voting has ended" in response.text
+    assert votes_for(poll)["A city niche"] == 1
+
+
+def test_an_article_unpublished_between_two_votes_hides_its_poll(htmx, make_client, poll):
+    niche = choice(poll, 2)
+    assert htmx.post(vote_url(poll), {"choice": niche.pk}).status_code == 200
+
+    Article.objects.filter(pk=poll.article_id).update(status=Article.Status.DRAFT)
+    response = make_client().htmx.post(vote_url(poll), {"choice": niche.pk})
+
+    assert response.status_code == 404
+    assert votes_for(poll)["A city niche"] == 1
+
+
+@pytest.mark.parametrize("pk", [2**63, 10**30])
+def test_a_poll_number_too_big_for_any_row_is_not_found(client, pk):
+    for path in (f"/polls/{pk}/", f"/polls/{pk}/results/", f"/polls/{pk}/results.json"):
+        assert client.get(path).status_code == 404, path
+    assert client.post(f"/polls/{pk}/vote/", {"choice": 1}).status_code == 404
