@@ -6,6 +6,8 @@ where the values that change between runs go, keeps its SQL and the places of th
 among its parameters, and runs that SQL with the real values.
 """
 
+from functools import lru_cache
+
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
 
@@ -54,16 +56,26 @@ def model_from_row(model, row, *, using, prefix=""):
     (under `prefix` + the field's attname), each value converted as the ORM converts what it
     reads (text to datetimes on SQLite, 0/1 to booleans...)."""
     connection = connections[using]
+    attnames, conversions = _conversions(model, connection)
+    values = [row[prefix + attname] for attname in attnames]
+    for index, converters, column in conversions:
+        for converter in converters:
+            values[index] = converter(values[index], column, connection)
+    return model.from_db(using, attnames, values)
+
+
+@lru_cache(maxsize=64)
+def _conversions(model, connection):
+    """(the model's concrete attnames, [(index, converters, column)] for the fields that
+    have any), for one connection (each thread has its own)."""
+    conversions = []
     fields = model._meta.concrete_fields
-    values = []
-    for field in fields:
-        value = row[prefix + field.attname]
+    for index, field in enumerate(fields):
         column = field.get_col(model._meta.db_table)
         converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        for converter in converters:
-            value = converter(value, column, connection)
-        values.append(value)
-    return model.from_db(using, [field.attname for field in fields], values)
+        if converters:
+            conversions.append((index, converters, column))
+    return [field.attname for field in fields], conversions
 
 
 def _prepare(build, values):
