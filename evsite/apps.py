@@ -1,3 +1,5 @@
+"""The site's own app: settings each new database connection gets."""
+
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
 

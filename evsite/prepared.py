@@ -23,8 +23,9 @@ def prepared_rows(key, build, **values):
     differs between runs only in `values` (ints and strings), built once per `key`.
 
     Rows are as the database gives them, without the ORM's conversions: select plain
-    numbers and text only. A queryset in which a marker does not come out as a parameter of
-    its own is run through the ORM each time."""
+    numbers and text only, or a model's columns for `model_from_row`, which converts them.
+    A queryset in which a marker does not come out as a parameter of its own is run through
+    the ORM each time."""
     if not all(_fits_a_column(value) for value in values.values()):
         return list(build(**values))  # the ORM knows no row can match (a 404, not a 500)
     statement = _statements.get(key)
