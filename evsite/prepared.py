@@ -9,7 +9,7 @@ among its parameters, and runs that SQL with the real values.
 from functools import lru_cache
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from .caching import LocalCache
 
@@ -45,11 +45,11 @@ def prepared_rows(key, build, **values):
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-BIGGEST_INTEGER = 2**63 - 1  # of a 64-bit integer column, on SQLite and on PostgreSQL
-
-
 def _fits_a_column(value):
-    return not isinstance(value, int) or -BIGGEST_INTEGER - 1 <= value <= BIGGEST_INTEGER
+    if not isinstance(value, int):
+        return True
+    smallest, biggest = connections[DEFAULT_DB_ALIAS].ops.integer_field_range("BigIntegerField")
+    return smallest <= value <= biggest
 
 
 def model_from_row(model, row, *, using, prefix=""):

@@ -40,7 +40,9 @@ def _poll_or_404(request, pk):
 
 
 def _render_poll(request, panel, *, status=200, partial=POLL_PARTIAL, reader=None):
-    context = {"panel": panel} if reader is None else {"panel": panel, "reader": reader}
+    context = {"panel": panel}
+    if reader is not None:
+        context["reader"] = reader  # as the view has it already
     response = render_htmx(request, partial=partial, page=POLL_PAGE, context=context, status=status)
     return limit_cache_ttl(response, panel.changes_in)
 
