@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from evsite.caching import DISCUSSION, bump
+from evsite.prepared import prepared_insert
 
 from .claims import ANCHOR_UNKNOWN, claims_for
 from .models import (
@@ -200,21 +201,23 @@ def comment_create(
         body = f"@{answered_name} {body}"
     stance = reader_stance(article=article, reader=reader)
     with transaction.atomic():
-        comment = Comment.objects.create(
-            article=article,
-            parent=parent,
-            depth=parent.depth + 1 if parent else 0,
-            user=reader.user,
-            reader_token="" if reader.user is not None else reader.token,
-            author_name=author_name,
-            email=email,
-            body=body,
-            status=status,
-            hold_reason=hold_reason,
-            ip_hash=reader.ip_hash,
-            stance_choice=stance,
-            notify_replies=notify_replies,
-            anchor=anchor,
+        comment = prepared_insert(
+            Comment(
+                article=article,
+                parent=parent,
+                depth=parent.depth + 1 if parent else 0,
+                user=reader.user,
+                reader_token="" if reader.user is not None else reader.token,
+                author_name=author_name,
+                email=email,
+                body=body,
+                status=status,
+                hold_reason=hold_reason,
+                ip_hash=reader.ip_hash,
+                stance_choice=stance,
+                notify_replies=notify_replies,
+                anchor=anchor,
+            )
         )
         if parent is not None:
             thread_reply_counts_refresh([comment])

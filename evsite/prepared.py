@@ -3,19 +3,27 @@
 Building a complex queryset (resolving its Q objects and subqueries, compiling its SQL) can
 cost several times what running it does. `prepared_rows` builds it once with marker values
 where the values that change between runs go, keeps its SQL and the places of the markers
-among its parameters, and runs that SQL with the real values.
+among its parameters, and runs that SQL with the real values; `prepared_update` does the same
+for an UPDATE. `prepared_insert` saves a new row by an INSERT built once per model.
 """
 
 from functools import lru_cache
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db.models import AutoField, Model
+from django.db.models.signals import post_save, pre_save
+from django.db.models.sql import InsertQuery, UpdateQuery
 
 from .caching import LocalCache
 
 _statements = LocalCache(256)
 PREPARED_TTL = 24 * 60 * 60  # the SQL depends on no data: this only bounds an unused entry
 _UNPREPARABLE = "unpreparable"
+
+
+class _NotOneStatement(Exception):
+    """The ORM runs this query as more than one statement."""
 
 
 def prepared_rows(key, build, **values):
@@ -26,23 +34,161 @@ def prepared_rows(key, build, **values):
     numbers and text only, or a model's columns for `model_from_row`, which converts them.
     A queryset in which a marker does not come out as a parameter of its own is run through
     the ORM each time."""
-    if not all(_fits_a_column(value) for value in values.values()):
-        return list(build(**values))  # the ORM knows no row can match (a 404, not a 500)
+    statement = _statement(key, _select_sql, build, values)
+    if statement is None:
+        return list(build(**values))
+    alias, sql, params = statement
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = [column[0] for column in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def prepared_update(key, build, **values):
+    """What `queryset.update(**changes)` does, where `build(**values)` gives
+    `(queryset, changes)`, by SQL built once per `key` as `prepared_rows` builds it: the
+    number of rows changed. An update of more than one table goes through the ORM."""
+    statement = _statement(key, _update_sql, build, values)
+    if statement is None:
+        queryset, changes = build(**values)
+        return queryset.update(**changes)
+    alias, sql, params = statement
+    connection = connections[alias]
+    with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def prepared_insert(instance):
+    """Save the new `instance` as `instance.save(force_insert=True)` does (its fields'
+    `pre_save`, the pre_save and post_save signals, the id the database gives it), by an
+    INSERT built once per model. Models with a `save()` of their own, parents or an
+    `order_with_respect_to` go through the ORM."""
+    model = type(instance)
+    meta = model._meta
+    if not _inserted_plainly(instance):
+        instance.save(force_insert=True)
+        return instance
+    using = router.db_for_write(model, instance=instance)
+    connection = connections[using]
+    pre_save.send(sender=model, instance=instance, raw=False, using=using, update_fields=None)
+    instance._prepare_related_fields_for_save(operation_name="save")
+    if not instance._is_pk_set(meta):
+        setattr(instance, meta.pk.attname, meta.pk.get_pk_value_on_save(instance))
+    pk_set = instance._is_pk_set(meta)
+    fields = [
+        field
+        for field in meta.local_concrete_fields
+        if not field.generated and (pk_set or field is not meta.auto_field)
+    ]
+    values = [field.pre_save(instance, True) for field in fields]
+    key = ("insert", model, using, pk_set)
     statement = _statements.get(key)
     if statement is None:
-        statement = _prepare(build, values)
+        statement = _insert_sql(model, fields, instance, using)
+        _statements.set(key, statement, PREPARED_TTL)
+    sql, returning_params = statement
+    params = [
+        field.get_db_prep_save(value, connection=connection)
+        for field, value in zip(fields, values, strict=True)
+    ]
+    with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        returned = _returned(cursor, connection, meta, returning_params)
+    for field, value in returned:
+        setattr(instance, field.attname, value)
+    instance._state.adding = False
+    instance._state.db = using
+    post_save.send(
+        sender=model, instance=instance, created=True, update_fields=None, raw=False, using=using
+    )
+    return instance
+
+
+def _inserted_plainly(instance):
+    """Whether `Model.save` would insert `instance` with one INSERT of plain values."""
+    meta = instance._meta
+    return (
+        type(instance).save is Model.save
+        and not meta.parents
+        and not meta.order_with_respect_to
+        and not any(
+            hasattr(getattr(instance, field.attname), "resolve_expression")
+            for field in meta.local_concrete_fields
+        )
+    )
+
+
+def _insert_sql(model, fields, instance, using):
+    """(SQL, returning parameters) of the INSERT the ORM makes for `instance`, whose values
+    are each one plain parameter."""
+    query = InsertQuery(model)
+    query.insert_values(fields, [instance])
+    compiler = query.get_compiler(using=using)
+    compiler.returning_fields = model._meta.db_returning_fields
+    [(sql, params)] = compiler.as_sql()
+    placeholders = ", ".join(["%s"] * len(fields))
+    if len(params) != len(fields) or f"VALUES ({placeholders})" not in sql:
+        raise TypeError(f"{model.__name__}: a value is not a plain parameter of the INSERT")
+    return sql, compiler.returning_params
+
+
+def _returned(cursor, connection, meta, returning_params):
+    """[(field, value)] of the columns the database gave the new row, converted."""
+    fields = meta.db_returning_fields
+    if not fields:
+        return []
+    if connection.features.can_return_columns_from_insert:
+        row = connection.ops.fetch_returned_insert_columns(cursor, returning_params)
+    elif isinstance(fields[0], AutoField):
+        fields = fields[:1]
+        row = (connection.ops.last_insert_id(cursor, meta.db_table, fields[0].column),)
+    else:
+        return []
+    returned = []
+    for field, value in zip(fields, row, strict=True):
+        column = field.get_col(meta.db_table)
+        for converter in connection.ops.get_db_converters(column) + column.get_db_converters(
+            connection
+        ):
+            value = converter(value, column, connection)
+        returned.append((field, value))
+    return returned
+
+
+def _statement(key, compile_sql, build, values):
+    """(database alias, SQL, parameters with `values` in place) for `key`, or None when it
+    is to be run through the ORM."""
+    if not all(_fits_a_column(value) for value in values.values()):
+        return None  # the ORM knows no row can match (a 404, not a 500)
+    statement = _statements.get(key)
+    if statement is None:
+        statement = _prepare(lambda **given: compile_sql(build(**given)), values)
         _statements.set(key, statement, PREPARED_TTL)
     if statement == _UNPREPARABLE:
-        return list(build(**values))
+        return None
     alias, sql, params, places = statement
     params = list(params)
     for name, positions in places.items():
         for position in positions:
             params[position] = values[name]
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, params)
-        columns = [column[0] for column in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    return alias, sql, params
+
+
+def _select_sql(queryset):
+    return queryset.db, *queryset.query.get_compiler(using=queryset.db).as_sql()
+
+
+def _update_sql(built):
+    """The SQL of `queryset.update(**changes)` for `built = (queryset, changes)`."""
+    queryset, changes = built
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(changes)
+    query.clear_select_clause()
+    if query.related_updates or query.order_by:
+        raise _NotOneStatement
+    alias = queryset._db or router.db_for_write(queryset.model, **queryset._hints)
+    return alias, *query.get_compiler(alias).as_sql()
 
 
 def _fits_a_column(value):
@@ -79,7 +225,7 @@ def _conversions(model, connection):
     return [field.attname for field in fields], conversions
 
 
-def _prepare(build, values):
+def _prepare(compile_sql, values):
     """(database alias, SQL, parameters, {name: positions of its marker}), or _UNPREPARABLE
     when the SQL built with the markers is not the SQL built with `values` with those
     parameters in other places: the query's shape depends on a value (None, a list), or a
@@ -88,10 +234,9 @@ def _prepare(build, values):
         name: _marker(name, value, index) for index, (name, value) in enumerate(values.items())
     }
     try:
-        marked, real = build(**markers), build(**values)
-        sql, params = marked.query.get_compiler(using=marked.db).as_sql()
-        real_sql, real_params = real.query.get_compiler(using=real.db).as_sql()
-    except (EmptyResultSet, FullResultSet):
+        alias, sql, params = compile_sql(**markers)
+        _, real_sql, real_params = compile_sql(**values)
+    except (EmptyResultSet, FullResultSet, _NotOneStatement):
         return _UNPREPARABLE
     places = {
         name: [position for position, param in enumerate(params) if param == marker]
@@ -103,7 +248,7 @@ def _prepare(build, values):
             replaced[position] = values[name]
     if not all(places.values()) or sql != real_sql or replaced != list(real_params):
         return _UNPREPARABLE
-    return marked.db, sql, tuple(params), places
+    return alias, sql, tuple(params), places
 
 
 def _marker(name, value, index):

@@ -11,6 +11,7 @@ from django.db import transaction
 from comments.ratelimit import CACHE_ERRORS
 
 from .caching import warn_cache_down
+from .prepared import prepared_insert
 
 SESSION_KEY_LENGTH = 32
 SESSION_KEYS = len(VALID_KEY_CHARS) ** SESSION_KEY_LENGTH
@@ -69,7 +70,7 @@ class SessionStore(CachedDBStore):
         another key from."""
         self._session_key = self._get_new_session_key()
         data = self._get_session(no_load=True)
-        self.create_model_instance(data).save(force_insert=True)
+        prepared_insert(self.create_model_instance(data))
         self.modified = True
         self._cache_and_note(data)
 

@@ -1,11 +1,19 @@
 """A queryset prepared once gives, with other values, the rows the ORM gives for them."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
-from django.db.models import Count
+from django.contrib.auth.models import Group
+from django.contrib.sessions.models import Session
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Value
+from django.db.models.functions import Concat
+from django.db.models.signals import post_save
+from django.utils import timezone
 
 from evsite import prepared
-from evsite.prepared import prepared_rows
+from evsite.prepared import prepared_insert, prepared_rows, prepared_update
 
 User = get_user_model()
 
@@ -89,3 +97,84 @@ def test_an_instance_from_a_row_is_the_one_the_orm_reads(users):
     assert rebuilt.is_staff is True
     assert rebuilt.date_joined.tzinfo is not None
     assert not rebuilt._state.adding
+
+
+def _update_staff(pk, staff):
+    return User.objects.filter(pk__gte=pk), {"is_staff": staff == 1}
+
+
+def _rename(pk, suffix):
+    return User.objects.filter(pk=pk), {"last_name": Concat(F("username"), Value(suffix))}
+
+
+def test_an_update_changes_what_the_orm_would_and_counts_the_rows(users):
+    ann, bo, cyd = users
+    changed = prepared_update(("test-rename",), _rename, pk=bo.pk, suffix="-the-second")
+    assert changed == 1
+    changed = prepared_update(("test-rename",), _rename, pk=cyd.pk, suffix="-junior")
+    assert changed == 1
+    names = dict(User.objects.values_list("username", "last_name"))
+    assert names == {"ann": "", "bo": "bo-the-second", "cyd": "cyd-junior"}
+    assert prepared_update(("test-rename",), _rename, pk=2**70, suffix="x") == 0
+    assert prepared_update(("test-rename",), _rename, pk=cyd.pk + 100, suffix="x") == 0
+
+
+def test_an_update_whose_sql_depends_on_a_value_goes_through_the_orm(users):
+    ann, bo, cyd = users
+    # The boolean is worked out from the marker too, so the SQL cannot be kept.
+    assert prepared_update(("test-staff-from",), _update_staff, pk=bo.pk, staff=1) == 2
+    assert prepared_update(("test-staff-from",), _update_staff, pk=cyd.pk, staff=0) == 1
+    staff = dict(User.objects.values_list("username", "is_staff"))
+    assert staff == {"ann": True, "bo": True, "cyd": False}
+
+
+def test_a_new_row_is_inserted_as_save_inserts_it(db):
+    seen = []
+
+    def saved(sender, instance, created, **kwargs):
+        seen.append((instance.pk, created, instance._state.adding))
+
+    post_save.connect(saved, sender=Session)
+    try:
+        expires = timezone.now() + timedelta(days=1)
+        session = Session(session_key="a" * 32, session_data="{}", expire_date=expires)
+        first = prepared_insert(session)
+        post_save.connect(saved, sender=Group)
+        try:
+            group = prepared_insert(Group(name="editors"))
+        finally:
+            post_save.disconnect(saved, sender=Group)
+    finally:
+        post_save.disconnect(saved, sender=Session)
+
+    assert seen == [(first.pk, True, False), (group.pk, True, False)]
+    stored = Session.objects.get(pk="a" * 32)
+    assert (stored.session_data, stored.expire_date) == ("{}", expires)
+    assert Group.objects.get(pk=group.pk).name == "editors"
+    assert isinstance(group.pk, int)  # the id the database gave it
+    assert prepared_insert(Group(name="writers")).pk > group.pk
+    assert first._state.db == "default"
+
+
+def test_a_refused_insert_leaves_the_transaction_to_roll_back(db):
+    Group.objects.create(name="editors")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        prepared_insert(Group(name="readers"))
+        prepared_insert(Group(name="editors"))
+    assert not Group.objects.filter(name="readers").exists()
+    assert Group.objects.filter(name="editors").count() == 1
+    assert prepared_insert(Group(name="fay")).pk is not None  # the connection still works
+
+
+def test_a_model_with_its_own_save_is_saved_by_it(db, monkeypatch):
+    saves = []
+    own_save = User.save  # AbstractBaseUser.save: it tells password validators of a change
+
+    def recorded(self, *args, **kwargs):
+        saves.append(kwargs)
+        return own_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(User, "save", recorded)
+    user = prepared_insert(User(username="gus"))
+    assert saves == [{"force_insert": True}]
+    assert User.objects.filter(pk=user.pk, username="gus").exists()

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from evsite.caching import DISCUSSION, POLLS, bump
+from evsite.prepared import prepared_insert, prepared_update
 
 from ..models import Poll, PollChoice, Vote
 from ..refusals import Refused
@@ -81,6 +82,16 @@ def _count_refusal(poll, counter):
     Poll.objects.filter(pk=poll.pk).update(**{counter: F(counter) + 1})
 
 
+def _count(choice_id, change):
+    """Move one answer's vote counter by `change`, by SQL built once per worker (every vote
+    moves one)."""
+    prepared_update(("poll-choice-count",), _count_query, choice_id=choice_id, change=change)
+
+
+def _count_query(choice_id, change):
+    return PollChoice.objects.filter(pk=choice_id), {"vote_count": F("vote_count") + change}
+
+
 def _counters_follow(poll, changes):
     """Move the counters of the poll's `counted_choices` (when it was fetched with them) as
     a new vote moved them: the voter's answer shows their vote without reading the counts
@@ -111,8 +122,8 @@ def _move_vote(vote, *, poll, choice, reader, now):
             "You have already voted in this poll, and votes here cannot be changed.",
             vote,
         )
-    PollChoice.objects.filter(pk=vote.choice_id).update(vote_count=F("vote_count") - 1)
-    PollChoice.objects.filter(pk=choice.pk).update(vote_count=F("vote_count") + 1)
+    _count(vote.choice_id, -1)
+    _count(choice.pk, 1)
     vote.choice = choice
     vote.changed_at = now
     vote.save(update_fields=["choice", "changed_at"])
@@ -176,14 +187,16 @@ def _vote(*, poll, choice, reader, now):
     first_vote = nullcontext() if reader.token_is_new else transaction.atomic()
     try:
         with first_vote:
-            vote = Vote.objects.create(
-                poll=poll,
-                choice=choice,
-                **reader.new_row_fields(),
-                ip_hash=reader.ip_hash,
-                created_at=now,
+            vote = prepared_insert(
+                Vote(
+                    poll=poll,
+                    choice=choice,
+                    **reader.new_row_fields(),
+                    ip_hash=reader.ip_hash,
+                    created_at=now,
+                )
             )
-            PollChoice.objects.filter(pk=choice.pk).update(vote_count=F("vote_count") + 1)
+            _count(choice.pk, 1)
         _counters_follow(poll, {choice.pk: 1})
     except IntegrityError:
         if reader.token_is_new:

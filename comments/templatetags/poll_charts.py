@@ -7,9 +7,23 @@ from django.utils.safestring import mark_safe
 
 register = template.Library()
 
+POLL_OPTIONS = "comments/_polls.html#poll-options"
 HISTORY_FIGURE = "comments/_polls.html#history-figure"
 HISTORY_ROW = "comments/_polls.html#history-row"
 HISTORY_DAY = "comments/_polls.html#history-day"
+
+
+@register.simple_tag
+def poll_options(panel):
+    """The poll's answers to choose from, the reader's own marked. They are the same for
+    every reader who chose the same answer, so a worker renders them once for each."""
+    options = tuple((row.pk, row.label, row.is_reader_choice) for row in panel.choices)
+    return _poll_options(panel.poll.pk, options)
+
+
+@lru_cache(maxsize=256)
+def _poll_options(poll_pk, options):
+    return render_to_string(POLL_OPTIONS, {"poll_pk": poll_pk, "options": options})
 
 
 @register.simple_tag
