@@ -8,7 +8,7 @@ other, and equal shares at the end are written one above the other around their 
 """
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 from django.utils.dateformat import format as format_date
@@ -71,14 +71,9 @@ class Series:
     end_percent: int
 
 
-@dataclass(frozen=True)
-class TableRow:
-    date: object
-    cells: tuple[tuple[int, int], ...]  # (votes, percent) for each answer
-    total: int
-
-
-@dataclass(frozen=True)
+# Each drawing is made once by `_drawing`, so it is compared and hashed as itself: a cache
+# of what is rendered from it looks it up without comparing every line and tick.
+@dataclass(frozen=True, eq=False)
 class HistoryChart:
     width: int
     height: int
@@ -89,7 +84,6 @@ class HistoryChart:
     gridlines: tuple[Tick, ...]
     dates: tuple[Tick, ...]
     series: tuple[Series, ...]
-    rows: tuple[TableRow, ...]  # newest first
     first_date: object  # the first day with votes
     last_date: object
     step_days: int
@@ -214,28 +208,15 @@ def _date_ticks(dates, x):
 
 def history_chart(history, *, labels):
     """A `PollHistory` with votes as a chart: one line per answer, from the first day with
-    votes (a share of no votes is not drawn) to the last, and the table of its numbers."""
-    rows = tuple(_table_row(point) for point in reversed(history.points))
-    return replace(
-        _drawing(history.choice_ids, history.voted_shares, history.step_days, labels), rows=rows
-    )
-
-
-# Only today's row changes with a vote.
-@lru_cache(maxsize=1024)
-def _table_row(point):
-    return TableRow(
-        date=point.date,
-        cells=tuple(zip(point.votes, point.percents, strict=True)),
-        total=point.total,
-    )
+    votes (a share of no votes is not drawn) to the last."""
+    return _drawing(history.choice_ids, history.voted_shares, history.step_days, labels)
 
 
 # The same shares are drawn for every reader who sees them, and a vote in a large poll
 # seldom moves a share by a whole point: a worker works out each drawing once.
 @lru_cache(maxsize=64)
 def _drawing(choice_ids, voted_shares, step_days, labels):
-    """The chart's geometry from (date, percents) of each day with votes (`rows` empty)."""
+    """The chart's geometry from (date, percents) of each day with votes."""
     dates = [day for day, _ in voted_shares]
     x = _x_scale(dates)
     count = len(choice_ids)
@@ -294,7 +275,6 @@ def _drawing(choice_ids, voted_shares, step_days, labels):
         gridlines=tuple(Tick(_y(percent), f"{percent}%") for percent in PERCENT_TICKS),
         dates=_date_ticks(dates, x),
         series=tuple(series),
-        rows=(),
         first_date=dates[0],
         last_date=dates[-1],
         step_days=step_days,

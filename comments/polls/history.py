@@ -51,6 +51,11 @@ class HistoryPoint:
     def percents(self):
         return tuple(largest_remainder_percentages(self.votes))
 
+    @cached_property
+    def cells(self):
+        """(votes, percent) of each answer: a row of the history's table."""
+        return tuple(zip(self.votes, self.percents, strict=True))
+
 
 @dataclass(frozen=True)
 class PollHistory:

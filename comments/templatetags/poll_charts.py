@@ -1,4 +1,3 @@
-from dataclasses import replace
 from functools import lru_cache
 
 from django import template
@@ -30,7 +29,7 @@ def _poll_options(poll_pk, options):
 def history_figure(chart, poll_pk):
     """The opinion chart. It is the same for every reader and changes only when a share
     moves, which most votes in a large poll do not: a worker renders each drawing once."""
-    return _history_figure(replace(chart, rows=()), poll_pk)
+    return _history_figure(chart, poll_pk)
 
 
 @lru_cache(maxsize=64)
@@ -39,11 +38,12 @@ def _history_figure(drawing, poll_pk):
 
 
 @register.simple_tag
-def history_rows(chart):
-    """The opinion table's rows, one per day. A day's row changes only with its numbers, so
-    a worker renders each at most once: a vote redraws today's."""
-    answers = len(chart.series)
-    return mark_safe("".join(_history_row(row, answers) for row in chart.rows))
+def history_rows(history):
+    """The opinion table's rows, one per day of `history` (a `PollHistory`), newest first.
+    A day's row changes only with its numbers, so a worker renders each at most once: a vote
+    redraws today's."""
+    answers = len(history.choice_ids)
+    return mark_safe("".join(_history_row(point, answers) for point in reversed(history.points)))
 
 
 @lru_cache(maxsize=1024)
