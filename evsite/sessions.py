@@ -62,25 +62,30 @@ class SessionStore(CachedDBStore):
         if not must_create and self._saved_as == (self.session_key, data):
             return  # saved already in this request's own write (`save_new_session`)
         super(CachedDBStore, self).save(must_create)  # the database first, as cached_db does
-        self._cache_and_note(data)
+        saved = (self.session_key, dict(data))
+        self._cache_copy(*saved)
+        transaction.on_commit(lambda: self._note_saved(*saved))
 
     def create_within_write(self):
         """`create()` inside the transaction of the write that began the session. A new key
         of 32 random characters does not repeat, so its insert needs no savepoint to draw
-        another key from."""
+        another key from. The cached copy is written once the write commits: the database's
+        write lock is not held meanwhile, and a session rolled back is never cached."""
         self._session_key = self._get_new_session_key()
         data = self._get_session(no_load=True)
         prepared_insert(self.create_model_instance(data))
         self.modified = True
-        self._cache_and_note(data)
+        saved = (self.session_key, dict(data))
+        transaction.on_commit(lambda: (self._cache_copy(*saved), self._note_saved(*saved)))
 
-    def _cache_and_note(self, data):
+    def _cache_copy(self, session_key, data):
         try:
-            self._cache.set(self.cache_key, self._session, self.get_expiry_age())
+            self._cache.set(self.cache_key_prefix + session_key, data, self.get_expiry_age())
         except CACHE_ERRORS as error:
             _cache_failed(error)
-        saved = (self.session_key, dict(data))
-        transaction.on_commit(lambda: setattr(self, "_saved_as", saved))
+
+    def _note_saved(self, session_key, data):
+        self._saved_as = (session_key, data)
 
     def _load_from_database(self):
         stored = self._get_session_from_db()
