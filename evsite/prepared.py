@@ -71,8 +71,8 @@ def prepared_insert(instance):
         return instance
     using = router.db_for_write(model, instance=instance)
     connection = connections[using]
-    pre_save.send(sender=model, instance=instance, raw=False, using=using, update_fields=None)
     instance._prepare_related_fields_for_save(operation_name="save")
+    pre_save.send(sender=model, instance=instance, raw=False, using=using, update_fields=None)
     if not instance._is_pk_set(meta):
         setattr(instance, meta.pk.attname, meta.pk.get_pk_value_on_save(instance))
     pk_set = instance._is_pk_set(meta)
@@ -85,16 +85,20 @@ def prepared_insert(instance):
     key = ("insert", model, using, pk_set)
     statement = _statements.get(key)
     if statement is None:
-        statement = _insert_sql(model, fields, instance, using)
+        statement = _insert_sql(instance, fields, using)
         _statements.set(key, statement, PREPARED_TTL)
-    sql, returning_params = statement
-    params = [
-        field.get_db_prep_save(value, connection=connection)
-        for field, value in zip(fields, values, strict=True)
-    ]
-    with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        returned = _returned(cursor, connection, meta, returning_params)
+    with transaction.mark_for_rollback_on_error(using=using):
+        if statement == _UNPREPARABLE:
+            returned = _insert_by_the_orm(instance, fields, using)
+        else:
+            sql, returning_params = statement
+            params = [
+                field.get_db_prep_save(value, connection=connection)
+                for field, value in zip(fields, values, strict=True)
+            ]
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                returned = _returned(cursor, connection, meta, returning_params)
     for field, value in returned:
         setattr(instance, field.attname, value)
     instance._state.adding = False
@@ -119,18 +123,29 @@ def _inserted_plainly(instance):
     )
 
 
-def _insert_sql(model, fields, instance, using):
-    """(SQL, returning parameters) of the INSERT the ORM makes for `instance`, whose values
-    are each one plain parameter."""
+def _insert_sql(instance, fields, using):
+    """(SQL, returning parameters) of the INSERT the ORM makes for `instance`, or
+    _UNPREPARABLE when one of its values is not one plain parameter of it."""
+    model = type(instance)
     query = InsertQuery(model)
-    query.insert_values(fields, [instance])
+    query.insert_values(fields, [instance], raw=True)  # the values as they are: pre_save is done
     compiler = query.get_compiler(using=using)
     compiler.returning_fields = model._meta.db_returning_fields
     [(sql, params)] = compiler.as_sql()
     placeholders = ", ".join(["%s"] * len(fields))
     if len(params) != len(fields) or f"VALUES ({placeholders})" not in sql:
-        raise TypeError(f"{model.__name__}: a value is not a plain parameter of the INSERT")
+        return _UNPREPARABLE
     return sql, compiler.returning_params
+
+
+def _insert_by_the_orm(instance, fields, using):
+    """[(field, value)] the database gave the new row, inserted as `Model.save` inserts it."""
+    returning_fields = instance._meta.db_returning_fields
+    results = type(instance)._base_manager._insert(
+        [instance], fields=fields, returning_fields=returning_fields, using=using, raw=True
+    )
+    # As Model.save: a backend that gives back only the id gives one value.
+    return list(zip(returning_fields, results[0], strict=False)) if results else []
 
 
 def _returned(cursor, connection, meta, returning_params):

@@ -9,7 +9,7 @@ from django.contrib.sessions.models import Session
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Value
 from django.db.models.functions import Concat
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
 from evsite import prepared
@@ -178,3 +178,23 @@ def test_a_model_with_its_own_save_is_saved_by_it(db, monkeypatch):
     user = prepared_insert(User(username="gus"))
     assert saves == [{"force_insert": True}]
     assert User.objects.filter(pk=user.pk, username="gus").exists()
+
+
+def test_an_insert_the_orm_must_build_each_time_is_still_one_save(db, monkeypatch):
+    monkeypatch.setattr(prepared, "_insert_sql", lambda *args: prepared._UNPREPARABLE)
+    signals = []
+
+    def record(signal):
+        return lambda sender, instance, **kwargs: signals.append((signal, instance.name))
+
+    pre, post = record("pre_save"), record("post_save")
+    pre_save.connect(pre, sender=Group)
+    post_save.connect(post, sender=Group)
+    try:
+        group = prepared_insert(Group(name="editors-in-chief"))
+    finally:
+        pre_save.disconnect(pre, sender=Group)
+        post_save.disconnect(post, sender=Group)
+
+    assert signals == [("pre_save", "editors-in-chief"), ("post_save", "editors-in-chief")]
+    assert Group.objects.get(pk=group.pk).name == "editors-in-chief"
