@@ -23,7 +23,8 @@ _UNPREPARABLE = "unpreparable"
 
 
 class _NotOneStatement(Exception):
-    """The ORM runs this query as more than one statement."""
+    """The ORM runs this update otherwise than as one statement of its own SQL: it updates
+    a parent's table too, or orders the rows it updates."""
 
 
 def prepared_rows(key, build, **values):
@@ -47,7 +48,8 @@ def prepared_rows(key, build, **values):
 def prepared_update(key, build, **values):
     """What `queryset.update(**changes)` does, where `build(**values)` gives
     `(queryset, changes)`, by SQL built once per `key` as `prepared_rows` builds it: the
-    number of rows changed. An update of more than one table goes through the ORM."""
+    number of rows changed. An update of a model with parents, or one ordered, goes through
+    the ORM."""
     statement = _statement(key, _update_sql, build, values)
     if statement is None:
         queryset, changes = build(**values)
@@ -63,7 +65,8 @@ def prepared_insert(instance):
     """Save the new `instance` as `instance.save(force_insert=True)` does (its fields'
     `pre_save`, the pre_save and post_save signals, the id the database gives it), by an
     INSERT built once per model. Models with a `save()` of their own, parents or an
-    `order_with_respect_to` go through the ORM."""
+    `order_with_respect_to` go through `save()`; values that are expressions, through the
+    ORM's INSERT."""
     model = type(instance)
     meta = model._meta
     if not _inserted_plainly(instance):
@@ -87,8 +90,9 @@ def prepared_insert(instance):
     if statement is None:
         statement = _insert_sql(instance, fields, using)
         _statements.set(key, statement, PREPARED_TTL)
+    expressions = any(hasattr(value, "resolve_expression") for value in values)
     with transaction.mark_for_rollback_on_error(using=using):
-        if statement == _UNPREPARABLE:
+        if statement == _UNPREPARABLE or expressions:
             returned = _insert_by_the_orm(instance, fields, using)
         else:
             sql, returning_params = statement
@@ -110,17 +114,9 @@ def prepared_insert(instance):
 
 
 def _inserted_plainly(instance):
-    """Whether `Model.save` would insert `instance` with one INSERT of plain values."""
+    """Whether `Model.save` would insert `instance` with one INSERT of its own table."""
     meta = instance._meta
-    return (
-        type(instance).save is Model.save
-        and not meta.parents
-        and not meta.order_with_respect_to
-        and not any(
-            hasattr(getattr(instance, field.attname), "resolve_expression")
-            for field in meta.local_concrete_fields
-        )
-    )
+    return type(instance).save is Model.save and not meta.parents and not meta.order_with_respect_to
 
 
 def _insert_sql(instance, fields, using):
@@ -197,6 +193,9 @@ def _select_sql(queryset):
 def _update_sql(built):
     """The SQL of `queryset.update(**changes)` for `built = (queryset, changes)`."""
     queryset, changes = built
+    if queryset.query.is_sliced:
+        raise TypeError("Cannot update a query once a slice has been taken.")
+    queryset._not_support_combined_queries("update")
     query = queryset.query.chain(UpdateQuery)
     query.add_update_values(changes)
     query.clear_select_clause()

@@ -73,10 +73,12 @@ class SessionStore(CachedDBStore):
         write lock is not held meanwhile, and a session rolled back is never cached."""
         self._session_key = self._get_new_session_key()
         data = self._get_session(no_load=True)
-        prepared_insert(self.create_model_instance(data))
+        row = prepared_insert(self.create_model_instance(data))
         self.modified = True
         saved = (self.session_key, dict(data))
-        transaction.on_commit(lambda: (self._cache_copy(*saved), self._note_saved(*saved)))
+        transaction.on_commit(
+            lambda: (self._cache_copy(*saved), self._note_saved(*saved)), using=row._state.db
+        )
 
     def _cache_copy(self, session_key, data):
         try:

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Value
-from django.db.models.functions import Concat
+from django.db.models.functions import Concat, Upper
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
@@ -198,3 +198,26 @@ def test_an_insert_the_orm_must_build_each_time_is_still_one_save(db, monkeypatc
 
     assert signals == [("pre_save", "editors-in-chief"), ("post_save", "editors-in-chief")]
     assert Group.objects.get(pk=group.pk).name == "editors-in-chief"
+
+
+def test_a_sliced_update_is_refused_as_the_orm_refuses_it(users):
+    def build(pk):
+        return User.objects.filter(pk__gte=pk)[:1], {"last_name": "X"}
+
+    with pytest.raises(TypeError):
+        prepared_update(("test-sliced",), build, pk=users[0].pk)
+    assert not User.objects.filter(last_name="X").exists()
+
+
+def test_a_value_a_receiver_makes_an_expression_is_inserted_by_the_orm(db):
+    prepared_insert(Group(name="plain"))  # the INSERT is built and kept
+
+    def shout(sender, instance, **kwargs):
+        instance.name = Upper(Value(instance.name))
+
+    pre_save.connect(shout, sender=Group)
+    try:
+        group = prepared_insert(Group(name="loud"))
+    finally:
+        pre_save.disconnect(shout, sender=Group)
+    assert Group.objects.filter(pk=group.pk, name="LOUD").exists()

@@ -71,8 +71,9 @@ class Series:
     end_percent: int
 
 
-# Each drawing is made once by `_drawing`, so it is compared and hashed as itself: a cache
-# of what is rendered from it looks it up without comparing every line and tick.
+# A drawing is made once by `_drawing` for as long as it keeps it, so it is compared and
+# hashed as itself: a cache of what is rendered from it looks it up without comparing every
+# line and tick (a drawing made again renders again, never stale).
 @dataclass(frozen=True, eq=False)
 class HistoryChart:
     width: int
