@@ -158,10 +158,8 @@ def _returned(cursor, connection, meta, returning_params):
         return []
     returned = []
     for field, value in zip(fields, row, strict=True):
-        column = field.get_col(meta.db_table)
-        for converter in connection.ops.get_db_converters(column) + column.get_db_converters(
-            connection
-        ):
+        column, converters = _column_converters(field, connection)
+        for converter in converters:
             value = converter(value, column, connection)
         returned.append((field, value))
     return returned
@@ -232,11 +230,17 @@ def _conversions(model, connection):
     conversions = []
     fields = model._meta.concrete_fields
     for index, field in enumerate(fields):
-        column = field.get_col(model._meta.db_table)
-        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        column, converters = _column_converters(field, connection)
         if converters:
             conversions.append((index, converters, column))
     return [field.attname for field in fields], conversions
+
+
+@lru_cache(maxsize=256)
+def _column_converters(field, connection):
+    """(the field's column, the converters the ORM applies to what it reads of it)."""
+    column = field.get_col(field.model._meta.db_table)
+    return column, connection.ops.get_db_converters(column) + column.get_db_converters(connection)
 
 
 def _prepare(compile_sql, values):
