@@ -50,6 +50,20 @@ def test_debug_mode_starts_without_a_secret_key():
     assert result.returncode == 0, result.stderr
 
 
+def test_the_disk_cache_keeps_a_rendered_page_in_its_database_not_in_a_file_of_its_own(
+    tmp_path,
+):
+    code = (
+        "from django.core.cache import cache; "
+        "page = '<p>A long discussion.</p>' * 8_000; "  # 200 KB, as an article page
+        "cache.set('page', page); print(cache.get('page') == page)"
+    )
+    result = manage("shell", "-c", code, DJANGO_DEBUG="1", EVR_CACHE_DIR=str(tmp_path))
+
+    assert result.stdout.splitlines()[-1] == "True", result.stderr
+    assert [path for path in tmp_path.rglob("*") if path.suffix == ".val"] == []
+
+
 def test_pages_send_a_strict_content_security_policy(client, seeded_article):
     policy = client.get("/")["Content-Security-Policy"]
     assert "script-src 'self';" in policy
