@@ -2,9 +2,10 @@
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from django.db.models import Prefetch
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
 from articles.models import Article
@@ -70,6 +71,24 @@ class ChoiceResult:
 
 
 @dataclass(frozen=True)
+class PollAddresses:
+    page: str
+    vote: str
+    results: str
+
+
+@lru_cache(maxsize=256)
+def _poll_addresses(script_prefix, poll_pk):
+    # Reversing a URL takes as long as rendering a dozen template variables, and a poll's
+    # three never change while the site runs under one prefix.
+    return PollAddresses(
+        page=reverse("comments:poll", args=[poll_pk]),
+        vote=reverse("comments:poll_vote", args=[poll_pk]),
+        results=reverse("comments:poll_results", args=[poll_pk]),
+    )
+
+
+@dataclass(frozen=True)
 class PollPanel:
     """One poll as a particular reader sees it: what they voted, and the results if allowed."""
 
@@ -85,6 +104,11 @@ class PollPanel:
     @property
     def is_open(self):
         return self.state == PollState.OPEN
+
+    @property
+    def addresses(self):
+        """The poll's page, where its form is sent, and its results fragment."""
+        return _poll_addresses(get_script_prefix(), self.poll.pk)
 
     @property
     def is_closed(self):

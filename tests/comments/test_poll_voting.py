@@ -1,12 +1,13 @@
 from datetime import timedelta
 
 import pytest
-from django.urls import reverse
+from django.urls import clear_script_prefix, reverse, set_script_prefix
 from django.utils import timezone
 
 from articles.models import Article
 from comments.models import Vote
 from comments.polls import services as poll_services
+from comments.polls.selectors import build_panel, with_counted_choices
 from comments.polls.services import VoteOutcome, poll_vote
 from comments.readers import Reader
 from tests.conftest import element, elements, text
@@ -105,6 +106,35 @@ def test_the_article_page_shows_the_poll_form_with_radio_choices(client, poll):
     assert elements(page, f'[action="{vote_url(poll)}"]')
     assert elements(page, f'[hx-post="{vote_url(poll)}"]')
     assert elements(page, "legend")
+
+
+def test_the_polls_addresses_follow_the_path_prefix_the_site_is_served_under(poll):
+    panel = build_panel(with_counted_choices(poll), reader_choice_id=None, is_editor=False)
+    assert panel.addresses.vote == vote_url(poll)  # worked out, and kept, without a prefix
+
+    set_script_prefix("/news/")
+    try:
+        addresses = panel.addresses
+    finally:
+        clear_script_prefix()
+
+    assert addresses.vote == f"/news{vote_url(poll)}"
+    assert addresses.results == f"/news/polls/{poll.pk}/results/"
+    assert addresses.page == f"/news/polls/{poll.pk}/"
+
+
+def test_a_renamed_answer_shows_its_new_name_in_the_results(htmx, poll):
+    niche = choice(poll, 2)
+    htmx.post(vote_url(poll), {"choice": niche.pk})
+    niche.refresh_from_db()
+    niche.label = "Only in cities"
+    niche.save()
+
+    response = htmx.post(vote_url(poll), {"choice": niche.pk})
+
+    bar = element(response.text, f'[data-choice-id="{niche.pk}"]')
+    assert text(bar).startswith("Only in cities ✓ Your vote")
+    assert bar["data-votes"] == "1"
 
 
 # --- One vote per reader -------------------------------------------------------------------
