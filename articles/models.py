@@ -8,7 +8,10 @@ from django.utils import timezone
 
 class ArticleQuerySet(models.QuerySet):
     def published(self):
-        return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
+        return self.published_by(timezone.now())
+
+    def published_by(self, moment):
+        return self.filter(status=Article.Status.PUBLISHED, published_at__lte=moment)
 
     def visible_to(self, user):
         if user.is_authenticated and user.is_staff:

@@ -7,10 +7,13 @@ from itertools import groupby
 
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from evsite.prepared import model_from_row, prepared_rows
+
 from .corrections import Target, corrected_dates, mark_corrected, published_corrections
-from .models import CarModel, Fact, Paragraph
+from .models import Article, CarModel, Fact, Paragraph
 
 SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
@@ -24,6 +27,18 @@ TABLE_COLUMNS = [
     Fact.Attribute.TIMING,
     Fact.Attribute.TARGET_PRICE,
 ]
+
+
+def _featured_query(now):
+    columns = [field.attname for field in Article._meta.concrete_fields]
+    return Article.objects.published_by(now).order_by("-published_at", "-pk").values(*columns)[:1]
+
+
+def featured_article():
+    """`Article.objects.featured()`, by SQL built once per worker: the home page asks for
+    it each time it is rendered."""
+    rows = prepared_rows(("featured-article",), _featured_query, now=timezone.now())
+    return model_from_row(Article, rows[0], using=Article.objects.db) if rows else None
 
 
 def format_money(amount, currency):

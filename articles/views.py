@@ -21,7 +21,7 @@ from evsite.caching import (
 
 from .corrections import CorrectionForm, correction_submit
 from .models import Article, Brand, CarModel, Platform
-from .selectors import ArticlePage, correction_targets, facts_as_json
+from .selectors import ArticlePage, correction_targets, facts_as_json, featured_article
 
 
 def _render_article(request, article):
@@ -42,7 +42,7 @@ def _render_article(request, article):
 @require_safe
 @page_cache(CONTENT, DISCUSSION, POLLS)
 def home(request):
-    article = Article.objects.featured()
+    article = featured_article()
     if article is None:
         return render(request, "articles/no_articles.html", status=404)
     return _render_article(request, article)

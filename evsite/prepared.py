@@ -7,6 +7,7 @@ among its parameters, and runs that SQL with the real values; `prepared_update` 
 for an UPDATE. `prepared_insert` saves a new row by an INSERT built once per model.
 """
 
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
@@ -29,7 +30,8 @@ class _NotOneStatement(Exception):
 
 def prepared_rows(key, build, **values):
     """The rows (dicts) of `build(**values)`, a queryset of `.values()` rows whose SQL
-    differs between runs only in `values` (ints and strings), built once per `key`.
+    differs between runs only in `values` (ints, strings and aware datetimes), built once
+    per `key`.
 
     Rows are as the database gives them, without the ORM's conversions: select plain
     numbers and text only, or a model's columns for `model_from_row`, which converts them.
@@ -179,8 +181,9 @@ def _statement(key, compile_sql, build, values):
     alias, sql, params, places = statement
     params = list(params)
     for name, positions in places.items():
+        value = _as_parameter(values[name], alias)
         for position in positions:
-            params[position] = values[name]
+            params[position] = value
     return alias, sql, params
 
 
@@ -256,14 +259,15 @@ def _prepare(compile_sql, values):
         _, real_sql, real_params = compile_sql(**values)
     except (EmptyResultSet, FullResultSet, _NotOneStatement):
         return _UNPREPARABLE
+    marked = {name: _as_parameter(marker, alias) for name, marker in markers.items()}
     places = {
-        name: [position for position, param in enumerate(params) if param == marker]
-        for name, marker in markers.items()
+        name: [position for position, param in enumerate(params) if param == marked[name]]
+        for name in markers
     }
     replaced = list(params)
     for name, positions in places.items():
         for position in positions:
-            replaced[position] = values[name]
+            replaced[position] = _as_parameter(values[name], alias)
     if not all(places.values()) or sql != real_sql or replaced != list(real_params):
         return _UNPREPARABLE
     return alias, sql, tuple(params), places
@@ -272,8 +276,21 @@ def _prepare(compile_sql, values):
 def _marker(name, value, index):
     """A value of the type of `value` that no query of the site holds of itself, and that
     fits any integer column."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return datetime(1970, 1, 1, 0, 0, 0, index + 1, tzinfo=UTC)
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise TypeError(f"{name}: only ints and strings can be marked, not {value!r}")
+        raise TypeError(
+            f"{name}: only ints, strings and aware datetimes can be marked, not {value!r}"
+        )
     if isinstance(value, int):
         return 2_147_480_000 + index
     return f"\x00evr-marker-{index}-{name}"
+
+
+def _as_parameter(value, alias):
+    """`value` as the ORM passes it to the database: a datetime as a DateTimeField's (a
+    marked datetime compared with any other kind of column is found in no place, and the
+    queryset is run through the ORM)."""
+    if isinstance(value, datetime):
+        return connections[alias].ops.adapt_datetimefield_value(value)
+    return value

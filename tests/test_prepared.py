@@ -1,6 +1,6 @@
 """A queryset prepared once gives, with other values, the rows the ORM gives for them."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -63,6 +63,44 @@ def test_a_value_the_sql_changes_is_run_through_the_orm_each_time(users):
     assert prepared_rows(("test-prefix",), build, prefix="an") == [{"username": "ann"}]
     assert prepared_rows(("test-prefix",), build, prefix="c") == [{"username": "cyd"}]
     assert prepared_rows(("test-prefix",), build, prefix="x") == []
+
+
+def test_a_moment_is_marked_too_and_the_rows_follow_it(users):
+    joined = {"ann": -3, "bo": -2, "cyd": -1}  # days ago
+    now = timezone.now()
+    for user in users:
+        joined_at = now + timedelta(days=joined[user.username])
+        User.objects.filter(pk=user.pk).update(date_joined=joined_at)
+    built = []
+
+    def build(before):
+        built.append(before)
+        return User.objects.filter(date_joined__lte=before).order_by("-date_joined", "pk")
+
+    for days, expected in [(-4, []), (-2, ["bo", "ann"]), (0, ["cyd", "bo", "ann"])]:
+        moment = now + timedelta(days=days, seconds=1)
+        rows = prepared_rows(
+            ("test-joined",), lambda before: build(before).values("username"), before=moment
+        )
+        assert [row["username"] for row in rows] == expected
+    assert len(built) == 2  # built with its marker and with a real moment, once
+
+
+def test_a_moment_compared_with_a_date_is_run_through_the_orm(users):
+    def build(moment):
+        return User.objects.filter(date_joined__date__lte=moment).values("username")
+
+    tomorrow = timezone.now() + timedelta(days=1)
+    rows = prepared_rows(("test-joined-date",), build, moment=tomorrow)
+    assert sorted(row["username"] for row in rows) == ["ann", "bo", "cyd"]
+    assert prepared_rows(("test-joined-date",), build, moment=tomorrow - timedelta(days=3)) == []
+
+
+def test_only_numbers_text_and_aware_moments_can_be_marked(users):
+    with pytest.raises(TypeError):
+        prepared_rows(
+            ("test-naive",), lambda moment: User.objects.values("pk"), moment=datetime(2026, 1, 1)
+        )
 
 
 def test_only_numbers_and_text_can_be_marked(users):

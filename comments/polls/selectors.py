@@ -270,10 +270,43 @@ def poll_panel(reader, poll):
     return build_panel(poll, reader_choice_id=chosen, is_editor=reader.is_staff)
 
 
+def _article_polls_query(article_id, now):
+    columns = [field.attname for field in Poll._meta.concrete_fields]
+    polls = Poll.objects.filter(article_id=article_id, opens_at__lte=now)
+    return polls.order_by("position", "pk").values(*columns)
+
+
+def _article_poll_choices_query(article_id, now):
+    columns = [field.attname for field in PollChoice._meta.concrete_fields]
+    choices = PollChoice.objects.filter(poll__article_id=article_id, poll__opens_at__lte=now)
+    return choices.order_by("poll_id", "position", "pk").values(*columns)
+
+
+def article_polls_with_counts(article, now):
+    """The article's polls open by `now`, in their order, as `polls_with_counts()` gives
+    them: two queries, by SQL built once per worker."""
+    values = {"article_id": article.pk, "now": now}
+    using = Poll.objects.db
+    polls = []
+    for row in prepared_rows(("article-polls",), _article_polls_query, **values):
+        poll = model_from_row(Poll, row, using=using)
+        poll.article = article
+        poll.counted_choices = []
+        polls.append(poll)
+    by_id = {poll.pk: poll for poll in polls}
+    for row in prepared_rows(("article-poll-choices",), _article_poll_choices_query, **values):
+        poll = by_id.get(row["poll_id"])
+        if poll is not None:  # (not a poll added between the two queries)
+            choice = model_from_row(PollChoice, row, using=using)
+            choice.poll = poll
+            poll.counted_choices.append(choice)
+    return polls
+
+
 def article_poll_panels(reader, article):
     """The article's open and closed polls as this reader sees them, in three queries."""
     now = timezone.now()
-    polls = list(polls_with_counts().filter(article=article, opens_at__lte=now))
+    polls = article_polls_with_counts(article, now)
     chosen = reader_choice_ids(reader, polls)
     return [
         build_panel(poll, reader_choice_id=chosen.get(poll.pk), is_editor=reader.is_staff, now=now)
