@@ -21,7 +21,13 @@ from evsite.caching import (
 
 from .corrections import CorrectionForm, correction_submit
 from .models import Article, Brand, CarModel, Platform
-from .selectors import ArticlePage, correction_targets, facts_as_json, featured_article
+from .selectors import (
+    ArticlePage,
+    correction_targets,
+    facts_as_json,
+    featured_article,
+    visible_article_or_404,
+)
 
 
 def _render_article(request, article):
@@ -51,14 +57,14 @@ def home(request):
 @require_safe
 @page_cache(CONTENT, DISCUSSION, POLLS)
 def article_detail(request, slug):
-    article = get_object_or_404(Article.objects.visible_to(request.user), slug=slug)
+    article = visible_article_or_404(request.user, slug)
     return _render_article(request, article)
 
 
 @require_safe
 @page_cache(CONTENT)
 def article_facts_json(request, slug):
-    article = get_object_or_404(Article.objects.visible_to(request.user), slug=slug)
+    article = visible_article_or_404(request.user, slug)
     return JsonResponse(facts_as_json(article, request), json_dumps_params={"ensure_ascii": False})
 
 
@@ -98,7 +104,7 @@ CORRECTION_SENT = "Thank you: your suggestion was sent to the editors."
 def correction_new(request, slug):
     """GET: the form to suggest a correction to a paragraph or fact (`?anchor=p-3`).
     POST: the suggestion, kept for the editors; htmx swaps the form for the thanks."""
-    article = get_object_or_404(Article.objects.visible_to(request.user), slug=slug)
+    article = visible_article_or_404(request.user, slug)
     targets = correction_targets(article)
     if request.method == "GET":
         form = CorrectionForm(targets=targets, initial={"anchor": request.GET.get("anchor", "")})
@@ -136,7 +142,7 @@ def correction_new(request, slug):
 @require_safe
 def correction_sent(request, slug):
     """The thanks for a suggestion sent without JavaScript, with the way back."""
-    article = get_object_or_404(Article.objects.visible_to(request.user), slug=slug)
+    article = visible_article_or_404(request.user, slug)
     anchor = request.GET.get("anchor", "")
     if anchor not in correction_targets(article):
         anchor = ""

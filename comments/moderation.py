@@ -21,6 +21,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from evsite.prepared import prepared_rows
+
 from .models import BannedWord, Comment, ReaderControl
 
 # What the comment text turns into links: http(s):// URLs and bare www. hosts. A URL ends
@@ -105,9 +107,13 @@ def count_links(text):
     return sum(1 for _ in URL_PATTERN.finditer(text))
 
 
+def _banned_words_query():
+    return BannedWord.objects.values("word")
+
+
 def banned_words_in(text):
     """The banned words that appear in `text` as whole words, in any letter case."""
-    words = list(BannedWord.objects.values_list("word", flat=True))
+    words = [row["word"] for row in prepared_rows(("banned-words",), _banned_words_query)]
     if not words:
         return []
     alternatives = "|".join(re.escape(word.strip()) for word in words if word.strip())

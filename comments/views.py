@@ -15,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from articles.models import Article
+from articles.selectors import visible_article_or_404
 from evsite.caching import CONTENT, DISCUSSION, POLLS, limit_cache_ttl, page_cache
 from evsite.sessions import save_new_session
 
@@ -41,7 +42,7 @@ SHOW_NEW_BUTTON_ID = "show-new-comments"
 
 
 def _article_or_404(request, slug):
-    return get_object_or_404(Article.objects.visible_to(request.user), slug=slug)
+    return visible_article_or_404(request.user, slug)
 
 
 def _comment_or_404(request, pk, *, listed=True, create_token=False):
