@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles.models import Article, Brand, CarModel, Fact, Paragraph
+from articles.selectors import featured_article
 from evsite.caching import CONTENT, bump
 from tests.conftest import element, elements, text
 
@@ -145,6 +146,20 @@ def test_drafts_are_404_for_readers_and_previewable_by_staff(client, make_articl
 def test_future_articles_are_not_published_yet(client, make_article):
     article = make_article(published_at=timezone.now() + timezone.timedelta(days=1))
     assert client.get(article.get_absolute_url()).status_code == 404
+
+
+def test_a_scheduled_article_is_published_when_its_time_comes(
+    client, seeded_article, make_article, monkeypatch
+):
+    due = timezone.now() + timezone.timedelta(hours=1)
+    article = make_article(headline="The next story", published_at=due)
+    assert client.get(article.get_absolute_url()).status_code == 404
+    assert featured_article() == seeded_article
+
+    monkeypatch.setattr(timezone, "now", lambda: due + timezone.timedelta(seconds=1))
+
+    assert client.get(article.get_absolute_url()).status_code == 200
+    assert featured_article() == article
 
 
 @pytest.mark.parametrize("url", ["/articles/no-such-article/", "/models/nope/", "/brands/nope/"])
