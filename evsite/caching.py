@@ -238,12 +238,13 @@ def may_share(request):
 
 
 def request_key(request, scope=""):
+    meta = request.META  # (request.headers would copy every header first)
     parts = [
         request.get_host(),
         request.path,
-        request.META.get("QUERY_STRING", ""),
-        request.headers.get("HX-Request", ""),
-        request.headers.get("HX-Trigger", ""),
+        meta.get("QUERY_STRING", ""),
+        meta.get("HTTP_HX_REQUEST", ""),
+        meta.get("HTTP_HX_TRIGGER", ""),
         scope,
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
