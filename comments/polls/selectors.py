@@ -188,19 +188,28 @@ def _poll_columns():
     return [field.attname for field in Poll._meta.concrete_fields] + article_columns
 
 
-def _poll_row_query(poll_id):
-    return Poll.objects.filter(pk=poll_id).order_by().values(*_poll_columns())
+def _counted_poll_query(poll_id):
+    choice_columns = [f"choices__{field.attname}" for field in PollChoice._meta.concrete_fields]
+    poll = Poll.objects.filter(pk=poll_id).order_by("choices__position", "choices__pk")
+    return poll.values(*_poll_columns(), *choice_columns)
 
 
-def poll_with_article(pk):
-    """The poll `pk` with its article, or None: one row, read by SQL built once per worker
-    (a vote reads its poll on every vote)."""
-    rows = prepared_rows(("poll-row",), _poll_row_query, poll_id=pk)
+def counted_poll(pk):
+    """The poll `pk` with its article and its `counted_choices`, as `polls_with_counts()`
+    gives them, or None: one query, by SQL built once per worker (a vote reads its poll on
+    every vote)."""
+    rows = prepared_rows(("counted-poll",), _counted_poll_query, poll_id=pk)
     if not rows:
         return None
     using = Poll.objects.db
     poll = model_from_row(Poll, rows[0], using=using)
     poll.article = model_from_row(Article, rows[0], using=using, prefix="article__")
+    poll.counted_choices = []
+    for row in rows:
+        if row["choices__id"] is not None:  # (a poll without answers has one row, of NULLs)
+            choice = model_from_row(PollChoice, row, using=using, prefix="choices__")
+            choice.poll = poll
+            poll.counted_choices.append(choice)
     return poll
 
 

@@ -15,11 +15,10 @@ from ..refusals import Refused
 from ..responses import announce, refused_response, render_htmx
 from .selectors import (
     build_panel,
+    counted_poll,
     poll_counts_refresh,
     poll_panel,
-    poll_with_article,
     results_as_json,
-    with_counted_choices,
 )
 from .services import poll_vote as record_vote
 
@@ -33,10 +32,10 @@ VOTE_BY_GET = "Votes are sent with the poll's form. Choose an answer and press V
 
 
 def _poll_or_404(request, pk):
-    poll = poll_with_article(pk)
+    poll = counted_poll(pk)
     if poll is None or not poll.article.is_visible_to(request.user):
         raise Http404("No such poll.")
-    return with_counted_choices(poll)
+    return poll
 
 
 def _render_poll(request, panel, *, status=200, partial=POLL_PARTIAL, reader=None):

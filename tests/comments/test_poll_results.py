@@ -8,8 +8,12 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from comments.models import Poll
-from comments.polls.selectors import article_poll_panels, largest_remainder_percentages
+from comments.models import Poll, PollChoice
+from comments.polls.selectors import (
+    article_poll_panels,
+    counted_poll,
+    largest_remainder_percentages,
+)
 from comments.readers import READER_TOKEN_SESSION_KEY, Reader
 from tests.conftest import element, elements, first_element, text
 
@@ -54,6 +58,32 @@ def test_percentages_always_add_up_to_exactly_100():
             for percent, count in zip(percentages, counts, strict=True)
             if sum(counts)
         )
+
+
+# --- Reading a poll ------------------------------------------------------------------------
+
+
+def test_a_poll_is_read_with_its_article_and_its_answers_counts_in_one_query(
+    make_poll, django_assert_num_queries
+):
+    poll = make_poll(labels=("Later", "First"))
+    later, first = poll.choices.order_by("position")
+    PollChoice.objects.filter(pk=first.pk).update(position=0, vote_count=7)
+
+    with django_assert_num_queries(1):
+        found = counted_poll(poll.pk)
+        assert found.article.headline == poll.article.headline
+
+    assert [(choice.label, choice.vote_count) for choice in found.counted_choices] == [
+        ("First", 7),
+        ("Later", 0),
+    ]
+    assert all(choice.poll is found for choice in found.counted_choices)
+
+
+def test_a_poll_without_answers_is_read_with_none_and_a_missing_one_is_none(make_poll):
+    assert counted_poll(make_poll(labels=()).pk).counted_choices == []
+    assert counted_poll(2_000_000_000) is None
 
 
 # --- Visibility ----------------------------------------------------------------------------
