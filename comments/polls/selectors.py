@@ -4,7 +4,6 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property, lru_cache
 
-from django.db.models import Prefetch
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
@@ -174,14 +173,6 @@ def choices_with_counts():
     return PollChoice.objects.order_by("position", "pk")
 
 
-def polls_with_counts():
-    """Polls whose `choices` are prefetched with their vote counters: two queries for any
-    number of polls and votes."""
-    return Poll.objects.prefetch_related(
-        Prefetch("choices", queryset=choices_with_counts(), to_attr="counted_choices")
-    )
-
-
 def _poll_columns():
     """Every column of a poll and of its article, as `.values()` names them."""
     article_columns = [f"article__{field.attname}" for field in Article._meta.concrete_fields]
@@ -195,9 +186,9 @@ def _counted_poll_query(poll_id):
 
 
 def counted_poll(pk):
-    """The poll `pk` with its article and its `counted_choices`, as `polls_with_counts()`
-    gives them, or None: one query, by SQL built once per worker (a vote reads its poll on
-    every vote)."""
+    """The poll `pk` with its article and its `counted_choices` (its answers in order, each
+    with its `vote_count` counter), or None: one query, by SQL built once per worker (a vote
+    reads its poll on every vote)."""
     rows = prepared_rows(("counted-poll",), _counted_poll_query, poll_id=pk)
     if not rows:
         return None
@@ -219,7 +210,7 @@ def _counted_choices_query(poll_id):
 
 
 def with_counted_choices(poll):
-    """`poll` with its `counted_choices`, as `polls_with_counts()` gives them, read by SQL
+    """`poll` with its `counted_choices`, as `counted_poll()` gives them, read by SQL
     built once per worker."""
     rows = prepared_rows(("poll-counted-choices",), _counted_choices_query, poll_id=poll.pk)
     poll.counted_choices = []
@@ -246,7 +237,7 @@ def reader_choice_ids(reader, polls):
 
 
 def build_panel(poll, *, reader_choice_id, is_editor, now=None):
-    """A PollPanel from a poll fetched with `polls_with_counts()`."""
+    """A PollPanel from a poll with its `counted_choices` (`counted_poll()`)."""
     state = poll_state(poll, now=now)
     visible = results_visible(
         poll, state=state, has_voted=reader_choice_id is not None, is_editor=is_editor
@@ -274,7 +265,7 @@ def build_panel(poll, *, reader_choice_id, is_editor, now=None):
 
 
 def poll_panel(reader, poll):
-    """One poll, fetched with `polls_with_counts()`, as this reader sees it."""
+    """One poll with its `counted_choices` (`counted_poll()`), as this reader sees it."""
     chosen = reader_choice_ids(reader, [poll]).get(poll.pk)
     return build_panel(poll, reader_choice_id=chosen, is_editor=reader.is_staff)
 
@@ -292,8 +283,8 @@ def _article_poll_choices_query(article_id, now):
 
 
 def article_polls_with_counts(article, now):
-    """The article's polls open by `now`, in their order, as `polls_with_counts()` gives
-    them: two queries, by SQL built once per worker."""
+    """The article's polls open by `now`, in their order, each with its `counted_choices`
+    as `counted_poll()` gives them: two queries, by SQL built once per worker."""
     values = {"article_id": article.pk, "now": now}
     using = Poll.objects.db
     polls = []
