@@ -3,6 +3,7 @@
 from diskcache import DjangoCache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+from redis.commands.core import Script
 
 
 class DiskCache(DjangoCache):
@@ -26,13 +27,15 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 return false
 """
+# Sent by its digest (EVALSHA), and loaded again if the server has lost it (a restart).
+_incr_existing = Script(None, INCR_EXISTING.encode())
 
 
 class OneTripRedisCacheClient(RedisCacheClient):
     def incr(self, key, delta):
         # Django asks whether the key exists, then adds: two round trips for each version
         # a write moves on. One script does both at once.
-        value = self.get_client(key, write=True).eval(INCR_EXISTING, 1, key, delta)
+        value = _incr_existing(keys=[key], args=[delta], client=self.get_client(key, write=True))
         if value is None:
             raise ValueError(f"Key '{key}' not found.")
         return int(value)

@@ -43,6 +43,7 @@ def test_a_version_made_from_the_clock_moves_on_exactly(redis_cache):
 
 def test_incr_is_one_round_trip(redis_cache, monkeypatch):
     redis_cache.set("count", 1)
+    redis_cache.incr("count")  # the server learns the script once
     client = redis_cache._cache.get_client(redis_cache.make_key("count"), write=True)
     commands = []
     original = type(client).execute_command
@@ -53,4 +54,12 @@ def test_incr_is_one_round_trip(redis_cache, monkeypatch):
 
     monkeypatch.setattr(type(client), "execute_command", counted)
     redis_cache.incr("count")
-    assert len(commands) == 1
+    assert commands == ["EVALSHA"]  # the script's digest, not its text
+
+
+def test_incr_still_counts_after_the_server_forgot_its_scripts(redis_cache):
+    redis_cache.set("count", 1)
+    redis_cache.incr("count")
+    redis_cache._cache.get_client(redis_cache.make_key("count"), write=True).script_flush()
+
+    assert redis_cache.incr("count") == 3
