@@ -276,27 +276,30 @@ def _article_polls_query(article_id, now):
     return polls.order_by("position", "pk").values(*columns)
 
 
-def _article_poll_choices_query(article_id, now):
+def _article_poll_choices_query(article_id):
     columns = [field.attname for field in PollChoice._meta.concrete_fields]
-    choices = PollChoice.objects.filter(poll__article_id=article_id, poll__opens_at__lte=now)
+    choices = PollChoice.objects.filter(poll__article_id=article_id)
     return choices.order_by("poll_id", "position", "pk").values(*columns)
 
 
 def article_polls_with_counts(article, now):
     """The article's polls open by `now`, in their order, each with its `counted_choices`
     as `counted_poll()` gives them: two queries, by SQL built once per worker."""
-    values = {"article_id": article.pk, "now": now}
     using = Poll.objects.db
     polls = []
-    for row in prepared_rows(("article-polls",), _article_polls_query, **values):
+    rows = prepared_rows(("article-polls",), _article_polls_query, article_id=article.pk, now=now)
+    for row in rows:
         poll = model_from_row(Poll, row, using=using)
         poll.article = article
         poll.counted_choices = []
         polls.append(poll)
     by_id = {poll.pk: poll for poll in polls}
-    for row in prepared_rows(("article-poll-choices",), _article_poll_choices_query, **values):
+    choices = prepared_rows(
+        ("article-poll-choices",), _article_poll_choices_query, article_id=article.pk
+    )
+    for row in choices:
         poll = by_id.get(row["poll_id"])
-        if poll is not None:  # (not a poll added between the two queries)
+        if poll is not None:  # a poll not open yet, or added since, has none of its answers
             choice = model_from_row(PollChoice, row, using=using)
             choice.poll = poll
             poll.counted_choices.append(choice)
