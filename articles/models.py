@@ -6,6 +6,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 
+def sees_unpublished(user):
+    """Editors see drafts and articles scheduled for later; readers see published ones."""
+    return user.is_authenticated and user.is_staff
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self):
         return self.published_by(timezone.now())
@@ -14,9 +19,7 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(status=Article.Status.PUBLISHED, published_at__lte=moment)
 
     def visible_to(self, user):
-        if user.is_authenticated and user.is_staff:
-            return self
-        return self.published()
+        return self if sees_unpublished(user) else self.published()
 
     def featured(self):
         return self.published().order_by("-published_at", "-pk").first()
@@ -57,7 +60,7 @@ class Article(models.Model):
 
     def is_visible_to(self, user):
         """The same rule as `Article.objects.visible_to(user)`, for an article in hand."""
-        return self.is_published or (user.is_authenticated and user.is_staff)
+        return self.is_published or sees_unpublished(user)
 
 
 class Paragraph(models.Model):

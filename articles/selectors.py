@@ -12,10 +12,10 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from evsite.prepared import model_from_row, prepared_rows
+from evsite.prepared import model_columns, model_from_row, prepared_rows
 
 from .corrections import Target, corrected_dates, mark_corrected, published_corrections
-from .models import Article, CarModel, Fact, Paragraph
+from .models import Article, CarModel, Fact, Paragraph, sees_unpublished
 
 SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
@@ -31,13 +31,9 @@ TABLE_COLUMNS = [
 ]
 
 
-def _article_columns():
-    return [field.attname for field in Article._meta.concrete_fields]
-
-
 def _featured_query(now):
     newest = Article.objects.published_by(now).order_by("-published_at", "-pk")
-    return newest.values(*_article_columns())[:1]
+    return newest.values(*model_columns(Article))[:1]
 
 
 def featured_article():
@@ -48,14 +44,14 @@ def featured_article():
 
 
 def _published_article_query(slug, now):
-    return Article.objects.published_by(now).filter(slug=slug).values(*_article_columns())
+    return Article.objects.published_by(now).filter(slug=slug).values(*model_columns(Article))
 
 
 def visible_article_or_404(user, slug):
     """The article `slug` if `user` may see it (`Article.objects.visible_to`), else a 404.
     Readers' articles are read by SQL built once per worker: every comment, page of
     comments and article page asks; editors' by the ORM."""
-    if user.is_authenticated and user.is_staff:
+    if sees_unpublished(user):
         return get_object_or_404(Article, slug=slug)
     values = {"slug": slug, "now": timezone.now()}
     rows = prepared_rows(("published-article",), _published_article_query, **values)

@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from evsite.caching import CONTENT, DISCUSSION, DISCUSSION_CHANGES, POLLS, LocalCache, versions
-from evsite.prepared import model_from_row, prepared_rows
+from evsite.prepared import model_columns, model_from_row, prepared_rows
 
 from .claims import CLAIM_COMMENTS_ID_PREFIX, claims_for, on_claim_for_every_reader
 from .forms import BOTH_SIDES, DEFAULT_SORT, HELPFUL_ORDER, SORTS, CommentForm, CommentListForm
@@ -53,10 +53,9 @@ def just_posted(comment):
 
 
 def _stance_choices_query(article_id):
-    columns = [field.attname for field in PollChoice._meta.concrete_fields]
-    polls = [f"poll__{field.attname}" for field in Poll._meta.concrete_fields]
     choices = PollChoice.objects.filter(poll__article_id=article_id)
-    return choices.order_by("poll__position", "poll_id", "position", "pk").values(*columns, *polls)
+    choices = choices.order_by("poll__position", "poll_id", "position", "pk")
+    return choices.values(*model_columns(PollChoice), *model_columns(Poll, "poll__"))
 
 
 def article_stance_choices(article):

@@ -213,6 +213,12 @@ def _fits_a_column(value):
     return smallest <= value <= biggest
 
 
+def model_columns(model, prefix=""):
+    """The `.values()` names of `model`'s concrete columns (under `prefix`, a relation's
+    path and "__"), as `model_from_row` reads them."""
+    return [prefix + field.attname for field in model._meta.concrete_fields]
+
+
 def model_from_row(model, row, *, using, prefix=""):
     """A `model` instance from a `prepared_rows` row that holds each of its concrete columns
     (under `prefix` + the field's attname), each value converted as the ORM converts what it
@@ -236,7 +242,7 @@ def _conversions(model, connection):
         column, converters = _column_converters(field, connection)
         if converters:
             conversions.append((index, converters, column))
-    return [field.attname for field in fields], conversions
+    return model_columns(model), conversions
 
 
 @lru_cache(maxsize=256)

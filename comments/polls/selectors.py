@@ -8,7 +8,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
 from articles.models import Article
-from evsite.prepared import model_from_row, prepared_rows
+from evsite.prepared import model_columns, model_from_row, prepared_rows
 
 from ..models import Poll, PollChoice, Vote
 from .charts import history_chart
@@ -173,16 +173,13 @@ def choices_with_counts():
     return PollChoice.objects.order_by("position", "pk")
 
 
-def _poll_columns():
-    """Every column of a poll and of its article, as `.values()` names them."""
-    article_columns = [f"article__{field.attname}" for field in Article._meta.concrete_fields]
-    return [field.attname for field in Poll._meta.concrete_fields] + article_columns
-
-
 def _counted_poll_query(poll_id):
-    choice_columns = [f"choices__{field.attname}" for field in PollChoice._meta.concrete_fields]
     poll = Poll.objects.filter(pk=poll_id).order_by("choices__position", "choices__pk")
-    return poll.values(*_poll_columns(), *choice_columns)
+    return poll.values(
+        *model_columns(Poll),
+        *model_columns(Article, "article__"),
+        *model_columns(PollChoice, "choices__"),
+    )
 
 
 def counted_poll(pk):
@@ -198,15 +195,18 @@ def counted_poll(pk):
     poll.counted_choices = []
     for row in rows:
         if row["choices__id"] is not None:  # (a poll without answers has one row, of NULLs)
-            choice = model_from_row(PollChoice, row, using=using, prefix="choices__")
-            choice.poll = poll
-            poll.counted_choices.append(choice)
+            _add_counted_choice(poll, row, prefix="choices__")
     return poll
 
 
+def _add_counted_choice(poll, row, *, prefix=""):
+    choice = model_from_row(PollChoice, row, using=poll._state.db, prefix=prefix)
+    choice.poll = poll
+    poll.counted_choices.append(choice)
+
+
 def _counted_choices_query(poll_id):
-    columns = [field.attname for field in PollChoice._meta.concrete_fields]
-    return choices_with_counts().filter(poll_id=poll_id).values(*columns)
+    return choices_with_counts().filter(poll_id=poll_id).values(*model_columns(PollChoice))
 
 
 def with_counted_choices(poll):
@@ -215,9 +215,7 @@ def with_counted_choices(poll):
     rows = prepared_rows(("poll-counted-choices",), _counted_choices_query, poll_id=poll.pk)
     poll.counted_choices = []
     for row in rows:
-        choice = model_from_row(PollChoice, row, using=poll._state.db)
-        choice.poll = poll
-        poll.counted_choices.append(choice)
+        _add_counted_choice(poll, row)
     return poll
 
 
@@ -271,15 +269,13 @@ def poll_panel(reader, poll):
 
 
 def _article_polls_query(article_id, now):
-    columns = [field.attname for field in Poll._meta.concrete_fields]
     polls = Poll.objects.filter(article_id=article_id, opens_at__lte=now)
-    return polls.order_by("position", "pk").values(*columns)
+    return polls.order_by("position", "pk").values(*model_columns(Poll))
 
 
 def _article_poll_choices_query(article_id):
-    columns = [field.attname for field in PollChoice._meta.concrete_fields]
     choices = PollChoice.objects.filter(poll__article_id=article_id)
-    return choices.order_by("poll_id", "position", "pk").values(*columns)
+    return choices.order_by("poll_id", "position", "pk").values(*model_columns(PollChoice))
 
 
 def article_polls_with_counts(article, now):
@@ -300,9 +296,7 @@ def article_polls_with_counts(article, now):
     for row in choices:
         poll = by_id.get(row["poll_id"])
         if poll is not None:  # a poll not open yet, or added since, has none of its answers
-            choice = model_from_row(PollChoice, row, using=using)
-            choice.poll = poll
-            poll.counted_choices.append(choice)
+            _add_counted_choice(poll, row)
     return polls
 
 
